@@ -1,0 +1,460 @@
+//! Turns spec text into a [`ClusterSpec`], reporting every problem at once.
+
+use std::path::{Path, PathBuf};
+
+use saphyr::{LoadableYamlNode, MarkedYamlOwned};
+
+use super::error::{SpecError, SpecErrors, SpecLocation};
+use super::yaml::{Reader, Val};
+use super::{
+    BackendSpec, ChecksSpec, ClusterSpec, DEFAULT_DEBUGGER_TIMEOUT, DebuggerSpec, FileCopy,
+    InstallSource, InstallSpec, NodeGroupSpec, ValidatorSpec,
+};
+
+const TOP_FIELDS: &[&str] = &["name", "backend", "node_groups", "install", "checks"];
+
+pub fn decode(text: &str, origin: &Path) -> Result<ClusterSpec, SpecErrors> {
+    let documents = MarkedYamlOwned::load_from_str(text).map_err(|err| {
+        let marker = err.marker();
+        SpecErrors::single(SpecError::at(
+            SpecLocation {
+                file: origin.to_path_buf(),
+                line: marker.line(),
+                column: marker.col() + 1,
+            },
+            "",
+            format!("this is not valid YAML: {}", err.info()),
+        ))
+    })?;
+    let root = match documents.as_slice() {
+        [] => {
+            return Err(SpecErrors::single(SpecError::file(
+                origin,
+                "the file is empty; a spec needs at least `name` and `node_groups`",
+            )));
+        }
+        [root] => root,
+        [_, second, ..] => {
+            let mut reader = Reader::new(origin);
+            reader.error(
+                Val::new(second, ""),
+                "a spec file holds one YAML document; found a second one",
+            );
+            return Err(SpecErrors(reader.errors));
+        }
+    };
+    let mut reader = Reader::new(origin);
+    let spec = read_spec(&mut reader, Val::new(root, ""));
+    match spec {
+        Some(spec) if reader.errors.is_empty() => Ok(spec),
+        _ => {
+            let mut errors = reader.errors;
+            errors.sort_by_key(|error| {
+                error
+                    .location
+                    .as_ref()
+                    .map(|at| (at.line, at.column))
+                    .unwrap_or_default()
+            });
+            Err(SpecErrors(errors))
+        }
+    }
+}
+
+fn read_spec(reader: &mut Reader, root: Val<'_>) -> Option<ClusterSpec> {
+    let mut map = reader.map(root)?;
+    let name = map
+        .require(reader, "name", "the cluster's name")
+        .and_then(|(path, node)| reader.name(Val::new(node, &path)));
+    let backend = match map.take("backend") {
+        Some((path, node)) => read_backend(reader, Val::new(node, &path)),
+        None => Some(BackendSpec::default()),
+    };
+    let node_groups = map
+        .require(reader, "node_groups", "a list of {name, count, roles}")
+        .and_then(|(path, node)| read_groups(reader, Val::new(node, &path)));
+    let install = match map.take("install") {
+        Some((path, node)) => read_install(reader, Val::new(node, &path)).map(Some),
+        None => Some(None),
+    };
+    let checks = match map.take("checks") {
+        Some((path, node)) => read_checks(reader, Val::new(node, &path)),
+        None => Some(ChecksSpec::default()),
+    };
+    map.finish(reader, TOP_FIELDS);
+    Some(ClusterSpec {
+        name: name?,
+        backend: backend?,
+        node_groups: node_groups?,
+        install: install?,
+        checks: checks?,
+    })
+}
+
+/// `backend: docker` is short for `backend: {kind: docker}`.
+fn read_backend(reader: &mut Reader, val: Val<'_>) -> Option<BackendSpec> {
+    if reader_is_string(val) {
+        return reader.name(val).map(|kind| BackendSpec {
+            kind,
+            options: Default::default(),
+        });
+    }
+    let mut map = reader.map(val)?;
+    let kind = match map.take("kind") {
+        Some((path, node)) => reader.name(Val::new(node, &path)),
+        None => Some(BackendSpec::default().kind),
+    };
+    let options = match map.take("options") {
+        Some((path, node)) => read_options(reader, Val::new(node, &path)),
+        None => Some(Default::default()),
+    };
+    map.finish(reader, &["kind", "options"]);
+    Some(BackendSpec {
+        kind: kind?,
+        options: options?,
+    })
+}
+
+fn read_options(
+    reader: &mut Reader,
+    val: Val<'_>,
+) -> Option<std::collections::BTreeMap<String, serde_json::Value>> {
+    if val.is_null() {
+        return Some(Default::default());
+    }
+    reader.json_map(val)
+}
+
+fn reader_is_string(val: Val<'_>) -> bool {
+    matches!(
+        &val.node.data,
+        saphyr::YamlDataOwned::Value(saphyr::ScalarOwned::String(_))
+    )
+}
+
+fn read_groups(reader: &mut Reader, val: Val<'_>) -> Option<Vec<NodeGroupSpec>> {
+    let items = reader.seq(val)?;
+    if items.is_empty() {
+        reader.error(val, "expected at least one node group");
+        return None;
+    }
+    let mut groups = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (path, node) in &items {
+        match read_group(reader, Val::new(node, path)) {
+            Some(group) => groups.push(group),
+            None => ok = false,
+        }
+    }
+    ok.then_some(groups)
+}
+
+fn read_group(reader: &mut Reader, val: Val<'_>) -> Option<NodeGroupSpec> {
+    let mut map = reader.map(val)?;
+    let name = map
+        .require(reader, "name", "the group's name")
+        .and_then(|(path, node)| reader.name(Val::new(node, &path)));
+    let count = map
+        .require(reader, "count", "a whole number ≥ 0")
+        .and_then(|(path, node)| reader.whole_number(Val::new(node, &path)));
+    let roles = match map.take("roles") {
+        Some((path, node)) => reader.name_list(Val::new(node, &path)),
+        None => Some(Vec::new()),
+    };
+    let options = match map.take("options") {
+        Some((path, node)) => read_options(reader, Val::new(node, &path)),
+        None => Some(Default::default()),
+    };
+    map.finish(reader, &["name", "count", "roles", "options"]);
+    Some(NodeGroupSpec {
+        name: name?,
+        count: count?,
+        roles: roles?,
+        options: options?,
+    })
+}
+
+fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
+    let mut map = reader.map(val)?;
+    let from = map
+        .require(reader, "from", "a path to the installer, or an http(s) URL")
+        .and_then(|(path, node)| {
+            let val = Val::new(node, &path);
+            let text = reader.string(val)?;
+            if text.trim().is_empty() {
+                reader.error(val, "expected a path or a URL, found an empty string");
+                return None;
+            }
+            Some(if text.starts_with("http://") || text.starts_with("https://") {
+                InstallSource::Url(text)
+            } else {
+                InstallSource::Path(PathBuf::from(text))
+            })
+        });
+    let config = match map.take("config") {
+        Some((path, node)) => reader.json(Val::new(node, &path)),
+        None => Some(serde_json::Value::Object(Default::default())),
+    };
+    let files = match map.take("files") {
+        Some((path, node)) => read_files(reader, Val::new(node, &path)),
+        None => Some(Vec::new()),
+    };
+    map.finish(reader, &["from", "config", "files"]);
+    Some(InstallSpec {
+        from: from?,
+        config: config?,
+        files: files?,
+    })
+}
+
+fn read_files(reader: &mut Reader, val: Val<'_>) -> Option<Vec<FileCopy>> {
+    let items = reader.seq(val)?;
+    let mut files = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (path, node) in &items {
+        let file = reader.map(Val::new(node, path)).and_then(|mut map| {
+            let src = map
+                .require(reader, "src", "a path on this machine")
+                .and_then(|(path, node)| reader.string(Val::new(node, &path)));
+            let dest = map
+                .require(reader, "dest", "a path inside the node's install directory")
+                .and_then(|(path, node)| {
+                    let val = Val::new(node, &path);
+                    let dest = reader.string(val)?;
+                    if is_contained_relative(&dest) {
+                        Some(dest)
+                    } else {
+                        reader.error(
+                            val,
+                            format!("expected a relative path that stays inside the install directory (no `..`, not absolute), found {dest:?}"),
+                        );
+                        None
+                    }
+                });
+            map.finish(reader, &["src", "dest"]);
+            Some(FileCopy {
+                src: PathBuf::from(src?),
+                dest: dest?,
+            })
+        });
+        match file {
+            Some(file) => files.push(file),
+            None => ok = false,
+        }
+    }
+    ok.then_some(files)
+}
+
+/// True for a relative path with no `..` component, so a copy cannot escape
+/// the directory it is meant for.
+pub fn is_contained_relative(path: &str) -> bool {
+    let path = Path::new(path);
+    !path.as_os_str().is_empty()
+        && path
+            .components()
+            .all(|part| matches!(part, std::path::Component::Normal(_) | std::path::Component::CurDir))
+}
+
+fn read_checks(reader: &mut Reader, val: Val<'_>) -> Option<ChecksSpec> {
+    let mut map = reader.map(val)?;
+    let validators = match map.take("validators") {
+        Some((path, node)) => read_list(reader, Val::new(node, &path), read_validator),
+        None => Some(Vec::new()),
+    };
+    let debuggers = match map.take("debuggers") {
+        Some((path, node)) => read_list(reader, Val::new(node, &path), read_debugger),
+        None => Some(Vec::new()),
+    };
+    map.finish(reader, &["validators", "debuggers"]);
+    Some(ChecksSpec {
+        validators: validators?,
+        debuggers: debuggers?,
+    })
+}
+
+fn read_list<T>(
+    reader: &mut Reader,
+    val: Val<'_>,
+    item: fn(&mut Reader, Val<'_>) -> Option<T>,
+) -> Option<Vec<T>> {
+    let items = reader.seq(val)?;
+    let mut out = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (path, node) in &items {
+        match item(reader, Val::new(node, path)) {
+            Some(value) => out.push(value),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+const VALIDATOR_RULES: &[&str] = &["role-count", "required-option"];
+
+fn read_validator(reader: &mut Reader, val: Val<'_>) -> Option<ValidatorSpec> {
+    let mut map = reader.map(val)?;
+    let (rule_path, rule_node) = map.require(reader, "rule", "one of: role-count, required-option")?;
+    let rule_val = Val::new(rule_node, &rule_path);
+    let rule = reader.string(rule_val)?;
+    let spec = match rule.as_str() {
+        "role-count" => {
+            let role = map
+                .require(reader, "role", "the role to count")
+                .and_then(|(path, node)| reader.name(Val::new(node, &path)));
+            let mut bound = |field: &str| match map.take(field) {
+                Some((path, node)) => reader.whole_number(Val::new(node, &path)).map(Some),
+                None => Some(None),
+            };
+            let (equals, min, max) = (bound("equals"), bound("min"), bound("max"));
+            let (equals, min, max) = (equals?, min?, max?);
+            if equals.is_none() && min.is_none() && max.is_none() {
+                reader.error(val, "role-count needs at least one of `equals`, `min`, `max`");
+            }
+            map.finish(reader, &["rule", "role", "equals", "min", "max"]);
+            ValidatorSpec::RoleCount {
+                role: role?,
+                equals,
+                min,
+                max,
+            }
+        }
+        "required-option" => {
+            let option = map
+                .require(reader, "option", "the backend option that must be set")
+                .and_then(|(path, node)| reader.string(Val::new(node, &path)));
+            map.finish(reader, &["rule", "option"]);
+            ValidatorSpec::RequiredOption { option: option? }
+        }
+        other => {
+            reader.error(
+                rule_val,
+                format!(
+                    "unknown validator rule {other:?}; expected one of: {}",
+                    VALIDATOR_RULES.join(", ")
+                ),
+            );
+            return None;
+        }
+    };
+    Some(spec)
+}
+
+fn read_debugger(reader: &mut Reader, val: Val<'_>) -> Option<DebuggerSpec> {
+    let mut map = reader.map(val)?;
+    let name = map
+        .require(reader, "name", "the debugger's name")
+        .and_then(|(path, node)| reader.name(Val::new(node, &path)));
+    let roles = match map.take("roles") {
+        Some((path, node)) => reader.name_list(Val::new(node, &path)),
+        None => Some(Vec::new()),
+    };
+    let run = map
+        .require(reader, "run", "a shell command")
+        .and_then(|(path, node)| reader.string(Val::new(node, &path)));
+    let expect = match map.take("expect") {
+        Some((path, node)) => {
+            let val = Val::new(node, &path);
+            reader.string(val).and_then(|pattern| match regex::Regex::new(&pattern) {
+                Ok(_) => Some(Some(pattern)),
+                Err(err) => {
+                    let detail = err.to_string().lines().last().unwrap_or_default().to_owned();
+                    reader.error(val, format!("expected a regular expression: {detail}"));
+                    None
+                }
+            })
+        }
+        None => Some(None),
+    };
+    let exit_code = match map.take("exit_code") {
+        Some((path, node)) => reader.integer(Val::new(node, &path)),
+        None => Some(0),
+    };
+    let timeout = match map.take("timeout") {
+        Some((path, node)) => reader.duration(Val::new(node, &path)),
+        None => Some(DEFAULT_DEBUGGER_TIMEOUT),
+    };
+    map.finish(
+        reader,
+        &["name", "roles", "run", "expect", "exit_code", "timeout"],
+    );
+    Some(DebuggerSpec {
+        name: name?,
+        roles: roles?,
+        run: run?,
+        expect: expect?,
+        exit_code: exit_code?,
+        timeout: timeout?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        match decode(text, Path::new("cluster.yaml")) {
+            Ok(spec) => panic!("expected errors, parsed {spec:?}"),
+            Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn minimal_spec_gets_defaults() {
+        let spec = decode(
+            "name: demo\nnode_groups:\n  - {name: a, count: 2, roles: [agent]}\n",
+            Path::new("x.yaml"),
+        )
+        .expect("parses");
+        assert_eq!(spec.backend.kind, "local");
+        assert_eq!(spec.node_groups[0].count, 2);
+        assert_eq!(spec.node_groups[0].roles, vec!["agent"]);
+        assert!(spec.install.is_none());
+        assert!(spec.checks.debuggers.is_empty());
+    }
+
+    #[test]
+    fn count_error_names_line_column_and_path() {
+        let text = "name: demo\nnode_groups:\n  - name: masters\n    count: 1\n  - name: agents\n    count: three\n";
+        assert_eq!(
+            errors(text),
+            vec![r#"cluster.yaml:6:12: node_groups[1].count: expected a whole number ≥ 0, found "three""#]
+        );
+    }
+
+    #[test]
+    fn all_errors_are_reported_in_file_order() {
+        let text = "name: demo\nnodegroups: []\nbackend: {kind: local, optons: {}}\nchecks:\n  debuggers:\n    - {name: x, run: true, timeout: soon}\n";
+        let found = errors(text);
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found[0].starts_with("cluster.yaml:1:1: missing required field `node_groups`"), "{found:#?}");
+        assert!(found[1].contains("nodegroups: unknown field; did you mean `node_groups`?"), "{found:#?}");
+        assert!(found[2].contains("backend.optons: unknown field; did you mean `options`?"), "{found:#?}");
+        assert!(found[3].contains("checks.debuggers[0].run: expected a string, found true"), "{found:#?}");
+        assert!(found[4].contains("checks.debuggers[0].timeout: expected a duration"), "{found:#?}");
+    }
+
+    #[test]
+    fn missing_field_in_a_nested_mapping_points_at_the_mapping() {
+        let text = "name: demo\nnode_groups:\n  - name: a\n    count: 1\n  - name: b\n    roles: [x]\n";
+        assert_eq!(
+            errors(text),
+            vec!["cluster.yaml:5:5: node_groups[1]: missing required field `count` (a whole number ≥ 0)"]
+        );
+    }
+
+    #[test]
+    fn yaml_syntax_error_has_a_location() {
+        let found = errors("name: demo\nnode_groups: [\n");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].starts_with("cluster.yaml:"), "{found:?}");
+        assert!(found[0].contains("not valid YAML"), "{found:?}");
+    }
+
+    #[test]
+    fn dest_may_not_escape_the_install_dir() {
+        assert!(is_contained_relative("genconf/ip-detect"));
+        assert!(!is_contained_relative("../etc/passwd"));
+        assert!(!is_contained_relative("/etc/passwd"));
+        assert!(!is_contained_relative(""));
+    }
+}

@@ -1,0 +1,182 @@
+//! The cluster spec: the one YAML file that describes a cluster.
+//!
+//! Parsing goes through a marked YAML tree (not serde) so that every problem in a
+//! file is reported at once, each with its line and column.
+
+mod decode;
+mod error;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{SpecError, SpecErrors, SpecLocation};
+
+/// Default timeout of a debugger that does not set one.
+pub const DEFAULT_DEBUGGER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A parsed cluster spec. Paths inside it are kept as written; [`LoadedSpec`]
+/// remembers where the file was so they can be resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSpec {
+    pub name: String,
+    pub backend: BackendSpec,
+    pub node_groups: Vec<NodeGroupSpec>,
+    pub install: Option<InstallSpec>,
+    pub checks: ChecksSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendSpec {
+    pub kind: String,
+    /// Backend options as written; checked against the backend's option schema
+    /// by a validator, so that a typo is reported with the other checks.
+    pub options: BTreeMap<String, serde_json::Value>,
+}
+
+impl Default for BackendSpec {
+    fn default() -> Self {
+        Self {
+            kind: "local".to_owned(),
+            options: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeGroupSpec {
+    pub name: String,
+    pub count: u32,
+    pub roles: Vec<String>,
+    pub options: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstallSpec {
+    pub from: InstallSource,
+    pub config: serde_json::Value,
+    pub files: Vec<FileCopy>,
+}
+
+/// Where the installer comes from; backends declare which of these they support.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "location", rename_all = "snake_case")]
+pub enum InstallSource {
+    Path(PathBuf),
+    Url(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCopy {
+    pub src: PathBuf,
+    pub dest: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChecksSpec {
+    pub validators: Vec<ValidatorSpec>,
+    pub debuggers: Vec<DebuggerSpec>,
+}
+
+/// A rule checked before anything is created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum ValidatorSpec {
+    /// The number of nodes carrying `role` must satisfy the bounds.
+    RoleCount {
+        role: String,
+        equals: Option<u32>,
+        min: Option<u32>,
+        max: Option<u32>,
+    },
+    /// A backend option must be set (explicitly, not by its default).
+    RequiredOption { option: String },
+}
+
+/// A command run on every node of some roles after install, pass/fail per node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DebuggerSpec {
+    pub name: String,
+    /// Empty means every node.
+    pub roles: Vec<String>,
+    pub run: String,
+    /// A regular expression the combined output must match.
+    pub expect: Option<String>,
+    pub exit_code: i32,
+    #[serde(with = "duration_ms")]
+    pub timeout: Duration,
+}
+
+/// A spec together with where it was read from.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    pub spec: ClusterSpec,
+    pub path: PathBuf,
+}
+
+impl LoadedSpec {
+    /// Reads and parses a spec file; every problem found is in the error.
+    pub fn from_file(path: &Path) -> Result<Self, SpecErrors> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            SpecErrors::single(SpecError::file(
+                path,
+                format!("cannot read the spec file: {err}"),
+            ))
+        })?;
+        let spec = parse(&text, path)?;
+        Ok(Self {
+            spec,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Relative paths in a spec are relative to the spec file, not to the
+    /// directory clusterdeck happens to run in.
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        if relative.is_absolute() {
+            return relative.to_path_buf();
+        }
+        let base = self.path.parent().unwrap_or_else(|| Path::new("."));
+        base.join(relative)
+    }
+}
+
+/// Parses spec text; `origin` is only used to name the file in errors.
+pub fn parse(text: &str, origin: &Path) -> Result<ClusterSpec, SpecErrors> {
+    decode::decode(text, origin)
+}
+
+impl ClusterSpec {
+    /// Every role named by any node group, sorted and without repeats.
+    pub fn roles(&self) -> Vec<String> {
+        let mut roles: Vec<String> = self
+            .node_groups
+            .iter()
+            .flat_map(|group| group.roles.iter().cloned())
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
+    pub fn node_count(&self) -> u32 {
+        self.node_groups.iter().map(|group| group.count).sum()
+    }
+}
+
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
