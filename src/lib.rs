@@ -1,1 +1,10 @@
+//! clusterdeck: create, install, validate and debug clusters of machines
+//! through pluggable backends, from a terminal dashboard or headless.
+
+pub mod backend;
+pub mod checks;
+pub mod engine;
+pub mod node;
 pub mod spec;
+pub mod state;
+pub mod transport;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use decode::is_contained_relative;
 pub use error::{SpecError, SpecErrors, SpecLocation};
 
 /// Default timeout of a debugger that does not set one.

@@ -1,0 +1,140 @@
+//! Backends create and destroy nodes and say how to reach each one.
+//!
+//! They know nothing of the UI: they get a [`ClusterContext`] (with the ledger
+//! they must write intents to) and return nodes and transports.
+
+pub mod local;
+mod options;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use options::{OptionSpec, OptionType, resolve_options};
+
+use crate::engine::ValidatorOutcome;
+use crate::node::Node;
+use crate::spec::ClusterSpec;
+use crate::state::{Ledger, OutstandingResource, StateError};
+use crate::transport::Transport;
+
+/// What a backend can do; the engine and validators refuse the rest up front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    pub create: bool,
+    pub destroy: bool,
+    pub install_from_path: bool,
+    pub install_from_url: bool,
+    pub scale: bool,
+    pub stop_start: bool,
+}
+
+impl Capabilities {
+    /// The names of what is supported, for listings.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.create, "create"),
+            (self.destroy, "destroy"),
+            (self.install_from_path, "install-from-path"),
+            (self.install_from_url, "install-from-url"),
+            (self.scale, "scale"),
+            (self.stop_start, "stop-start"),
+        ]
+        .into_iter()
+        .filter_map(|(supported, name)| supported.then_some(name))
+        .collect()
+    }
+}
+
+/// Everything a backend needs to know about the cluster it works on.
+#[derive(Debug, Clone)]
+pub struct ClusterContext {
+    pub name: String,
+    pub uid: String,
+    /// The cluster's private state directory.
+    pub state_dir: PathBuf,
+    pub ledger: Arc<Ledger>,
+    /// Backend options with defaults filled in.
+    pub options: BTreeMap<String, Value>,
+}
+
+/// One node to create.
+#[derive(Debug, Clone)]
+pub struct NodePlan {
+    pub name: String,
+    pub group: String,
+    pub index: u32,
+    pub roles: Vec<String>,
+    pub options: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("backend {backend:?} cannot {operation}")]
+    Unsupported {
+        backend: String,
+        operation: &'static str,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn kind(&self) -> &str;
+    fn capabilities(&self) -> Capabilities;
+    fn option_schema(&self) -> Vec<OptionSpec>;
+
+    /// The backend's own checks of a spec, beyond its option schema.
+    fn validate(&self, _spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
+        Vec::new()
+    }
+
+    /// Creates one node, recording the intent in the ledger before it acts.
+    async fn create_node(&self, ctx: &ClusterContext, plan: &NodePlan)
+    -> Result<Node, BackendError>;
+
+    /// Destroys a resource the ledger says may exist (created or only intended).
+    async fn destroy_resource(
+        &self,
+        ctx: &ClusterContext,
+        resource: &OutstandingResource,
+    ) -> Result<(), BackendError>;
+
+    /// Removes anything carrying the cluster's label that the ledger missed.
+    /// Returns how many stray resources or processes it stopped.
+    async fn sweep(&self, ctx: &ClusterContext) -> Result<usize, BackendError>;
+
+    /// How to reach a node. `env` is the node's identity, set on every command.
+    fn transport(
+        &self,
+        ctx: &ClusterContext,
+        node: &Node,
+        env: Vec<(String, String)>,
+    ) -> Result<Arc<dyn Transport>, BackendError>;
+}
+
+/// The backends this build knows, by `backend.kind`.
+pub const BUILTIN_BACKENDS: &[&str] = &["local"];
+
+/// Makes the backend a spec names, or says which ones exist.
+pub fn backend_for(kind: &str) -> Result<Arc<dyn Backend>, String> {
+    match kind {
+        "local" => Ok(Arc::new(local::LocalBackend)),
+        other => Err(format!(
+            "unknown backend {other:?}; available backends: {}",
+            BUILTIN_BACKENDS.join(", ")
+        )),
+    }
+}

@@ -1,0 +1,75 @@
+//! `destroy`: removes every resource the ledger knows of, then anything still
+//! carrying the cluster's label, then the cluster's state.
+
+use super::event::{EventKind, OperationKind, Outcome};
+use super::exec::fan_out;
+use super::summary::{NodeFailure, Summary};
+use super::{Engine, EngineError, OperationReport};
+use crate::state::{ClusterStatus, Ledger, LockMode};
+
+impl Engine {
+    pub async fn destroy(&self, cluster: &str) -> Result<OperationReport, EngineError> {
+        let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
+        let mut record = self.store.load(cluster)?;
+        let (backend, ctx) = self.attach(&record)?;
+        let started_at = self.start(OperationKind::Destroy, cluster);
+        record.status = ClusterStatus::Destroying;
+        self.store.save(&record)?;
+
+        let outstanding = Ledger::outstanding(&self.store.ledger_path(cluster))?;
+        let mut summary = Summary {
+            nodes_total: record.nodes.len(),
+            ..Summary::default()
+        };
+        let backend = backend.as_ref();
+        let ctx = &ctx;
+        let results = fan_out(outstanding, self.parallel, |resource| async move {
+            let outcome = backend.destroy_resource(ctx, &resource).await;
+            if outcome.is_ok() {
+                self.events.emit(EventKind::NodeDestroyed {
+                    node: resource.key.clone(),
+                });
+            }
+            (resource, outcome)
+        })
+        .await;
+        for (resource, outcome) in results {
+            if let Err(err) = outcome {
+                self.events.error(Some(&resource.key), err.to_string());
+                summary.failures.push(NodeFailure {
+                    node: resource.key,
+                    step: "destroy".to_owned(),
+                    error: err.to_string(),
+                });
+            }
+        }
+        match backend.sweep(ctx).await {
+            Ok(0) => {}
+            Ok(stray) => self.events.warn(
+                None,
+                format!("stopped {stray} stray process(es) or resource(s) the ledger did not list"),
+            ),
+            Err(err) => {
+                summary.failures.push(NodeFailure {
+                    node: cluster.to_owned(),
+                    step: "sweep".to_owned(),
+                    error: err.to_string(),
+                });
+            }
+        }
+
+        if summary.failures.is_empty() {
+            self.store.remove(cluster)?;
+            Ok(self.finish(OperationKind::Destroy, cluster, Outcome::Succeeded, summary))
+        } else {
+            summary.reason = Some(format!(
+                "{}; the cluster is kept so `clusterdeck destroy {cluster}` can retry",
+                summary.failure_reason()
+            ));
+            record.status = ClusterStatus::Failed;
+            let report = self.finish(OperationKind::Destroy, cluster, Outcome::Failed, summary);
+            self.remember(&mut record, OperationKind::Destroy, started_at, &report);
+            Ok(report)
+        }
+    }
+}

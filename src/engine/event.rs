@@ -1,0 +1,240 @@
+//! The typed events every operation emits. This is the `--output json` contract
+//! (see docs/events.md): fields may be added, never renamed or removed.
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::summary::Summary;
+use crate::node::Node;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// RFC 3339 UTC with milliseconds.
+    pub time: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    pub fn now(kind: EventKind) -> Self {
+        Self {
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            kind,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    Up,
+    Destroy,
+    Run,
+    Debug,
+}
+
+impl OperationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Destroy => "destroy",
+            Self::Run => "run",
+            Self::Debug => "debug",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Ok,
+    Failed,
+    TimedOut,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    Validator,
+    Debugger,
+    Command,
+}
+
+/// The result of one check (or ad-hoc command) on one node, or of a validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    Timeout,
+    /// The node could not be reached at all (its transport failed).
+    Unreachable,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Timeout => "timeout",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub kind: CheckKind,
+    pub name: String,
+    pub status: CheckStatus,
+    /// The node it ran on; `None` for validators, which run before nodes exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Combined stdout and stderr, for commands and debuggers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// A node the operation will create, announced before any is made so a
+/// frontend can lay out its progress view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedNode {
+    pub name: String,
+    pub group: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    OperationStarted {
+        operation: OperationKind,
+        cluster: String,
+    },
+    Plan {
+        nodes: Vec<PlannedNode>,
+    },
+    NodeCreated {
+        node: Node,
+    },
+    NodeDestroyed {
+        node: String,
+    },
+    StepStarted {
+        node: String,
+        step: String,
+    },
+    StepProgress {
+        node: String,
+        step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        percent: Option<u8>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    StepFinished {
+        node: String,
+        step: String,
+        status: StepStatus,
+        elapsed_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    CheckResult {
+        #[serde(flatten)]
+        result: CheckResult,
+    },
+    Output {
+        node: String,
+        stream: Stream,
+        line: String,
+    },
+    Warning {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
+    },
+    Error {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
+    },
+    OperationFinished {
+        operation: OperationKind,
+        cluster: String,
+        outcome: Outcome,
+        summary: Summary,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_flat_with_an_event_tag_and_round_trip() {
+        let event = Event {
+            time: "2026-11-23T00:00:00.000Z".into(),
+            kind: EventKind::StepFinished {
+                node: "agents-1".into(),
+                step: "install:agent".into(),
+                status: StepStatus::Failed,
+                elapsed_ms: 12,
+                error: Some("exit status 3".into()),
+            },
+        };
+        let json = serde_json::to_string(&event).expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"time":"2026-11-23T00:00:00.000Z","event":"step_finished","node":"agents-1","step":"install:agent","status":"failed","elapsed_ms":12,"error":"exit status 3"}"#
+        );
+        let back: Event = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn check_results_are_flattened_into_the_event() {
+        let event = Event {
+            time: "t".into(),
+            kind: EventKind::CheckResult {
+                result: CheckResult {
+                    kind: CheckKind::Debugger,
+                    name: "agent-up".into(),
+                    status: CheckStatus::Timeout,
+                    node: Some("agents-2".into()),
+                    message: "no answer within 10s".into(),
+                    exit_code: None,
+                    output: None,
+                },
+            },
+        };
+        let value: serde_json::Value =
+            serde_json::to_value(&event).expect("serializes");
+        assert_eq!(value["event"], "check_result");
+        assert_eq!(value["kind"], "debugger");
+        assert_eq!(value["status"], "timeout");
+        assert_eq!(value["node"], "agents-2");
+        let back: Event = serde_json::from_value(value).expect("deserializes");
+        assert_eq!(back, event);
+    }
+}

@@ -1,0 +1,257 @@
+//! Installing on nodes through their transports: copy the installer, the
+//! rendered config and the listed files, then run the installer once per role.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::Engine;
+use super::event::{EventKind, StepStatus};
+use super::exec::{fan_out, run_captured};
+use super::plan::node_env;
+use super::summary::NodeFailure;
+use super::up::elapsed_ms;
+use crate::backend::{Backend, ClusterContext};
+use crate::node::{Node, NodeState};
+use crate::spec::{InstallSource, InstallSpec, LoadedSpec};
+use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
+
+/// Where install material goes, relative to the node's root.
+pub const INSTALL_DIR: &str = "install";
+const CONFIG_FILE: &str = "config.json";
+
+/// A step's failure: how it ended and what to tell the user.
+type StepError = (StepStatus, String);
+
+struct Material {
+    installer: PathBuf,
+    installer_name: String,
+    config: Vec<u8>,
+    files: Vec<(PathBuf, String)>,
+}
+
+impl Engine {
+    /// Installs on every running node; returns the nodes that failed.
+    pub(super) async fn install_all(
+        &self,
+        loaded: &LoadedSpec,
+        install: &InstallSpec,
+        backend: &dyn Backend,
+        ctx: &ClusterContext,
+        nodes: &[Node],
+    ) -> Vec<NodeFailure> {
+        let running: Vec<&Node> = nodes
+            .iter()
+            .filter(|node| node.state == NodeState::Running)
+            .collect();
+        let material = match material(loaded, install) {
+            Ok(material) => material,
+            Err(error) => {
+                return running
+                    .iter()
+                    .map(|node| NodeFailure {
+                        node: node.name.clone(),
+                        step: "upload".to_owned(),
+                        error: error.clone(),
+                    })
+                    .collect();
+            }
+        };
+        let material = &material;
+        fan_out(running, self.parallel, |node| async move {
+            self.install_node(backend, ctx, node, nodes, material).await.err()
+        })
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    async fn install_node(
+        &self,
+        backend: &dyn Backend,
+        ctx: &ClusterContext,
+        node: &Node,
+        all: &[Node],
+        material: &Material,
+    ) -> Result<(), NodeFailure> {
+        let failure = |step: &str, error: String| NodeFailure {
+            node: node.name.clone(),
+            step: step.to_owned(),
+            error,
+        };
+        let transport = backend
+            .transport(ctx, node, node_env(&ctx.name, node, all))
+            .map_err(|err| failure("connect", err.to_string()))?;
+        let transport = transport.as_ref();
+        self.step(&node.name, "upload", upload(transport, material))
+            .await
+            .map_err(|error| failure("upload", error))?;
+        let roles: Vec<&str> = if node.roles.is_empty() {
+            vec![""]
+        } else {
+            node.roles.iter().map(String::as_str).collect()
+        };
+        for role in roles {
+            let step = if role.is_empty() {
+                "install".to_owned()
+            } else {
+                format!("install:{role}")
+            };
+            let request = ExecRequest {
+                command: format!("./{} {role}", shell_quote(&material.installer_name)),
+                env: vec![
+                    ("CLUSTERDECK_ROLE".to_owned(), role.to_owned()),
+                    ("CLUSTERDECK_CONFIG".to_owned(), CONFIG_FILE.to_owned()),
+                ],
+                workdir: Some(INSTALL_DIR.to_owned()),
+                timeout: None,
+            };
+            let run = async {
+                let captured = run_captured(
+                    transport,
+                    &node.name,
+                    Some(&step),
+                    &request,
+                    &self.events,
+                    &self.cancel,
+                )
+                .await;
+                match captured.status {
+                    Ok(status) if status.success() => Ok(()),
+                    Ok(status) => {
+                        let last = captured.output.lines().last().unwrap_or_default();
+                        let detail = if last.is_empty() {
+                            status.describe()
+                        } else {
+                            format!("{}: {last}", status.describe())
+                        };
+                        Err((step_status(status), detail))
+                    }
+                    Err(error) => Err((StepStatus::Failed, error)),
+                }
+            };
+            self.step(&node.name, &step, run)
+                .await
+                .map_err(|error| failure(&step, error))?;
+        }
+        Ok(())
+    }
+
+    /// Wraps one step of one node in started/finished events.
+    async fn step<T>(
+        &self,
+        node: &str,
+        step: &str,
+        work: impl Future<Output = Result<T, StepError>>,
+    ) -> Result<T, String> {
+        self.events.emit(EventKind::StepStarted {
+            node: node.to_owned(),
+            step: step.to_owned(),
+        });
+        let started = Instant::now();
+        let result = work.await;
+        let (status, error) = match &result {
+            Ok(_) => (StepStatus::Ok, None),
+            Err((status, error)) => (*status, Some(error.clone())),
+        };
+        self.events.emit(EventKind::StepFinished {
+            node: node.to_owned(),
+            step: step.to_owned(),
+            status,
+            elapsed_ms: elapsed_ms(started),
+            error,
+        });
+        result.map_err(|(_, error)| error)
+    }
+}
+
+fn step_status(status: ExecStatus) -> StepStatus {
+    match status {
+        ExecStatus::TimedOut => StepStatus::TimedOut,
+        ExecStatus::Cancelled => StepStatus::Cancelled,
+        _ => StepStatus::Failed,
+    }
+}
+
+fn material(loaded: &LoadedSpec, install: &InstallSpec) -> Result<Material, String> {
+    let InstallSource::Path(path) = &install.from else {
+        return Err("installing from a URL is not supported by this backend".to_owned());
+    };
+    let installer = loaded.resolve(path);
+    let installer_name = installer
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("installer path {} has no file name", installer.display()))?;
+    let config = serde_json::to_vec_pretty(&install.config)
+        .map_err(|err| format!("cannot render the install config: {err}"))?;
+    let files = install
+        .files
+        .iter()
+        .map(|file| (loaded.resolve(&file.src), file.dest.clone()))
+        .collect();
+    Ok(Material {
+        installer,
+        installer_name,
+        config,
+        files,
+    })
+}
+
+async fn upload(transport: &dyn Transport, material: &Material) -> Result<(), StepError> {
+    let failed = |err: crate::transport::TransportError| (StepStatus::Failed, err.to_string());
+    let dest = |name: &str| format!("{INSTALL_DIR}/{name}");
+    transport
+        .put(
+            Upload::File(&material.installer),
+            &dest(&material.installer_name),
+            0o755,
+        )
+        .await
+        .map_err(failed)?;
+    transport
+        .put(Upload::Bytes(&material.config), &dest(CONFIG_FILE), 0o600)
+        .await
+        .map_err(failed)?;
+    for (source, target) in &material.files {
+        transport
+            .put(Upload::File(source), &dest(target), source_mode(source))
+            .await
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Keeps a copied file executable if it was, so helper scripts still run.
+fn source_mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|meta| meta.permissions().mode() & 0o755)
+        .unwrap_or(0o644)
+        | 0o600
+}
+
+/// Quotes a word for `sh` so file names with spaces or quotes stay one word.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn quoting_keeps_odd_names_one_word() {
+        assert_eq!(shell_quote("install.sh"), "install.sh");
+        assert_eq!(shell_quote("my installer"), "'my installer'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

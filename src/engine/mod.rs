@@ -1,0 +1,183 @@
+//! The engine runs operations (up, destroy, run, debug) as tokio tasks and
+//! reports every step as an [`Event`]. It never draws or prints: the TUI and the
+//! headless printer are both just consumers of the event stream.
+
+mod destroy;
+mod event;
+mod exec;
+mod install;
+mod plan;
+mod remote;
+mod sink;
+mod summary;
+mod up;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio_util::sync::CancellationToken;
+
+pub use event::{
+    CheckKind, CheckResult, CheckStatus, Event, EventKind, OperationKind, Outcome, PlannedNode,
+    StepStatus, Stream,
+};
+pub use exec::fan_out;
+pub use plan::{UpPlan, node_env, plan_nodes};
+pub use remote::Target;
+pub use sink::EventSink;
+pub use summary::{FoldedResult, NodeFailure, Summary, Tally, ValidatorOutcome};
+
+use crate::backend::{Backend, BackendError, ClusterContext, backend_for, resolve_options};
+use crate::state::{ClusterRecord, OperationRecord, StateError, StateStore};
+
+/// How many nodes are worked on at once unless told otherwise.
+pub const DEFAULT_PARALLEL: usize = 32;
+
+/// Makes a backend from its kind; swapped for a fake in tests.
+pub type BackendFactory = Arc<dyn Fn(&str) -> Result<Arc<dyn Backend>, String> + Send + Sync>;
+
+/// Why an operation could not even start (as opposed to one that ran and failed,
+/// which is reported in its [`Summary`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationReport {
+    pub outcome: Outcome,
+    pub summary: Summary,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    store: StateStore,
+    events: EventSink,
+    cancel: CancellationToken,
+    parallel: usize,
+    backends: BackendFactory,
+}
+
+impl Engine {
+    pub fn new(store: StateStore, events: EventSink, cancel: CancellationToken) -> Self {
+        Self {
+            store,
+            events,
+            cancel,
+            parallel: DEFAULT_PARALLEL,
+            backends: Arc::new(backend_for),
+        }
+    }
+
+    pub fn with_parallel(mut self, parallel: usize) -> Self {
+        self.parallel = parallel.max(1);
+        self
+    }
+
+    pub fn with_backends(mut self, backends: BackendFactory) -> Self {
+        self.backends = backends;
+        self
+    }
+
+    pub fn store(&self) -> &StateStore {
+        &self.store
+    }
+
+    fn backend(&self, kind: &str) -> Result<Arc<dyn Backend>, String> {
+        (self.backends)(kind)
+    }
+
+    /// The backend and context for an existing cluster, from its record.
+    fn attach(
+        &self,
+        record: &ClusterRecord,
+    ) -> Result<(Arc<dyn Backend>, ClusterContext), EngineError> {
+        let backend = self
+            .backend(&record.spec.backend.kind)
+            .map_err(EngineError::Invalid)?;
+        let ctx = self.context(record, backend.as_ref())?;
+        Ok((backend, ctx))
+    }
+
+    fn context(
+        &self,
+        record: &ClusterRecord,
+        backend: &dyn Backend,
+    ) -> Result<ClusterContext, EngineError> {
+        let options = resolve_options(&backend.option_schema(), &record.spec.backend.options)
+            .map_err(|problems| EngineError::Invalid(problems.join("; ")))?;
+        Ok(ClusterContext {
+            name: record.name.clone(),
+            uid: record.uid.clone(),
+            state_dir: self.store.cluster_dir(&record.name),
+            ledger: Arc::new(self.store.open_ledger(&record.name)?),
+            options,
+        })
+    }
+
+    fn start(&self, operation: OperationKind, cluster: &str) -> String {
+        self.events.emit(EventKind::OperationStarted {
+            operation,
+            cluster: cluster.to_owned(),
+        });
+        now()
+    }
+
+    /// Emits the end of an operation and returns its report.
+    fn finish(
+        &self,
+        operation: OperationKind,
+        cluster: &str,
+        outcome: Outcome,
+        summary: Summary,
+    ) -> OperationReport {
+        self.events.emit(EventKind::OperationFinished {
+            operation,
+            cluster: cluster.to_owned(),
+            outcome,
+            summary: summary.clone(),
+        });
+        OperationReport { outcome, summary }
+    }
+
+    /// Stores the result of an operation in the cluster's record.
+    fn remember(
+        &self,
+        record: &mut ClusterRecord,
+        operation: OperationKind,
+        started_at: String,
+        report: &OperationReport,
+    ) {
+        record.updated_at = now();
+        record.last_operation = Some(OperationRecord {
+            operation,
+            outcome: report.outcome,
+            started_at,
+            finished_at: record.updated_at.clone(),
+            summary: report.summary.clone(),
+        });
+        if let Err(err) = self.store.save(record) {
+            self.events
+                .error(None, format!("could not save the cluster record: {err}"));
+        }
+    }
+}
+
+pub(crate) fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// A creation id unique enough to tell apart two clusters of the same name.
+pub(crate) fn new_uid(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    format!("{name}-{nanos:x}-{:x}", std::process::id())
+}

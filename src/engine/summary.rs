@@ -1,0 +1,80 @@
+//! What an operation ends with: who failed and why, tallies, folded results.
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{CheckKind, CheckStatus};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// One line saying why the operation failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub nodes_total: usize,
+    /// Nodes that failed a step, each with the step and the error.
+    #[serde(default)]
+    pub failures: Vec<NodeFailure>,
+    /// Validators, in the order they ran.
+    #[serde(default)]
+    pub validators: Vec<ValidatorOutcome>,
+    /// Per-node results (debuggers, commands) folded by identical output.
+    #[serde(default)]
+    pub results: Vec<FoldedResult>,
+    #[serde(default)]
+    pub tally: Tally,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeFailure {
+    pub node: String,
+    pub step: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorOutcome {
+    pub name: String,
+    pub status: CheckStatus,
+    pub message: String,
+}
+
+/// Nodes that gave the same result and the same output, listed once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldedResult {
+    pub kind: CheckKind,
+    pub name: String,
+    pub status: CheckStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Compact node range such as `agents-[1-3,7]`.
+    pub nodes: String,
+    pub node_count: usize,
+    pub message: String,
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub pass: usize,
+    pub fail: usize,
+    pub timeout: usize,
+    pub unreachable: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, status: CheckStatus) {
+        match status {
+            CheckStatus::Pass => self.pass += 1,
+            CheckStatus::Fail => self.fail += 1,
+            CheckStatus::Timeout => self.timeout += 1,
+            CheckStatus::Unreachable => self.unreachable += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.timeout + self.unreachable
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.pass == self.total()
+    }
+}

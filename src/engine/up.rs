@@ -1,0 +1,266 @@
+//! `up`: validate → provision → install → debuggers.
+
+use std::time::Instant;
+
+use super::event::{CheckKind, CheckResult, CheckStatus, EventKind, OperationKind, Outcome, PlannedNode, StepStatus};
+use super::exec::fan_out;
+use super::plan::{UpPlan, plan_nodes};
+use super::summary::{NodeFailure, Summary, ValidatorOutcome};
+use super::{Engine, EngineError, OperationReport, new_uid, now};
+use crate::backend::{Backend, ClusterContext, NodePlan};
+use crate::checks::run_validators;
+use crate::node::{Node, NodeState};
+use crate::spec::LoadedSpec;
+use crate::state::{ClusterRecord, ClusterStatus, Ledger, LockMode, RECORD_VERSION, StateError};
+
+impl Engine {
+    /// Everything `up` would check and create, with no side effects.
+    pub fn validate(&self, loaded: &LoadedSpec) -> (Vec<ValidatorOutcome>, UpPlan) {
+        let backend = self.backend(&loaded.spec.backend.kind);
+        let backend_ref = match &backend {
+            Ok(backend) => Ok(backend.as_ref()),
+            Err(problem) => Err(problem.as_str()),
+        };
+        (run_validators(loaded, backend_ref), UpPlan::of(&loaded.spec))
+    }
+
+    pub async fn up(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
+        let spec = &loaded.spec;
+        let name = spec.name.as_str();
+        let (validators, plan) = self.validate(loaded);
+        let lock = self.store.lock(name, LockMode::Exclusive)?;
+        if let Some(existing) = self.store.try_load(name)? {
+            return Err(StateError::AlreadyExists {
+                name: name.to_owned(),
+                status: existing.status.as_str().to_owned(),
+            }
+            .into());
+        }
+        if !Ledger::outstanding(&self.store.ledger_path(name))?.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "cluster {name:?} has resources left from an earlier run; run `clusterdeck destroy {name}` first"
+            )));
+        }
+        let started_at = self.start(OperationKind::Up, name);
+        let mut summary = Summary {
+            nodes_total: plan.nodes.len(),
+            ..Summary::default()
+        };
+        for outcome in &validators {
+            self.events.emit(EventKind::CheckResult {
+                result: CheckResult {
+                    kind: CheckKind::Validator,
+                    name: outcome.name.clone(),
+                    status: outcome.status,
+                    node: None,
+                    message: outcome.message.clone(),
+                    exit_code: None,
+                    output: None,
+                },
+            });
+        }
+        let failed = validators
+            .iter()
+            .filter(|outcome| outcome.status != CheckStatus::Pass)
+            .count();
+        summary.validators = validators;
+        let backend = match self.backend(&spec.backend.kind) {
+            Ok(backend) if failed == 0 => backend,
+            _ => {
+                drop(lock);
+                // Nothing was created; leave no trace of the attempt.
+                let _ = self.store.remove(name);
+                summary.reason = Some(format!(
+                    "{failed} validator(s) failed; nothing was created"
+                ));
+                return Ok(self.finish(OperationKind::Up, name, Outcome::Failed, summary));
+            }
+        };
+
+        let mut record = ClusterRecord {
+            version: RECORD_VERSION,
+            name: name.to_owned(),
+            uid: new_uid(name),
+            spec: spec.clone(),
+            spec_path: loaded.path.display().to_string(),
+            status: ClusterStatus::Creating,
+            nodes: Vec::new(),
+            created_at: started_at.clone(),
+            updated_at: started_at.clone(),
+            last_operation: None,
+        };
+        // The record exists before any resource, so destroy can always find them.
+        self.store.save(&record)?;
+        let ctx = self.context(&record, backend.as_ref())?;
+        self.events.emit(EventKind::Plan {
+            nodes: plan.nodes.clone(),
+        });
+
+        let nodes = self
+            .provision(backend.as_ref(), &ctx, plan_nodes(spec), &mut summary)
+            .await;
+        record.nodes = nodes;
+        record.updated_at = now();
+        self.store.save(&record)?;
+
+        if let Some(install) = &spec.install
+            && !self.cancel.is_cancelled()
+        {
+            let failures = self
+                .install_all(loaded, install, backend.as_ref(), &ctx, &record.nodes)
+                .await;
+            mark_failed(&mut record.nodes, &failures);
+            summary.failures.extend(failures);
+        }
+
+        if !spec.checks.debuggers.is_empty() && !self.cancel.is_cancelled() {
+            let results = self
+                .run_debuggers(&spec.checks.debuggers, backend.as_ref(), &ctx, &record)
+                .await;
+            summary.record_results(&results);
+        }
+
+        let running = record
+            .nodes
+            .iter()
+            .filter(|node| node.state == NodeState::Running)
+            .count();
+        let (outcome, status) = if self.cancel.is_cancelled() {
+            summary.reason = Some(format!(
+                "cancelled; what was created is recorded: `clusterdeck destroy {name}` removes it"
+            ));
+            (Outcome::Cancelled, ClusterStatus::Degraded)
+        } else if running == 0 {
+            summary.reason = Some("no node came up".to_owned());
+            (Outcome::Failed, ClusterStatus::Failed)
+        } else if !summary.failures.is_empty() || !summary.tally.all_passed() {
+            summary.reason = Some(summary.failure_reason());
+            (Outcome::Failed, ClusterStatus::Degraded)
+        } else {
+            (Outcome::Succeeded, ClusterStatus::Ready)
+        };
+        record.status = status;
+        let report = self.finish(OperationKind::Up, name, outcome, summary);
+        self.remember(&mut record, OperationKind::Up, started_at, &report);
+        Ok(report)
+    }
+
+    async fn provision(
+        &self,
+        backend: &dyn Backend,
+        ctx: &ClusterContext,
+        plans: Vec<NodePlan>,
+        summary: &mut Summary,
+    ) -> Vec<Node> {
+        let results = fan_out(plans, self.parallel, |plan| async move {
+            const STEP: &str = "create";
+            if self.cancel.is_cancelled() {
+                return Err((plan, "cancelled before it was created".to_owned()));
+            }
+            self.events.emit(EventKind::StepStarted {
+                node: plan.name.clone(),
+                step: STEP.to_owned(),
+            });
+            let started = Instant::now();
+            let result = backend.create_node(ctx, &plan).await;
+            let (status, error) = match &result {
+                Ok(_) => (StepStatus::Ok, None),
+                Err(err) => (StepStatus::Failed, Some(err.to_string())),
+            };
+            self.events.emit(EventKind::StepFinished {
+                node: plan.name.clone(),
+                step: STEP.to_owned(),
+                status,
+                elapsed_ms: elapsed_ms(started),
+                error: error.clone(),
+            });
+            match result {
+                Ok(node) => {
+                    self.events.emit(EventKind::NodeCreated { node: node.clone() });
+                    Ok(node)
+                }
+                Err(err) => Err((plan, err.to_string())),
+            }
+        })
+        .await;
+        results
+            .into_iter()
+            .map(|result| match result {
+                Ok(node) => node,
+                Err((plan, error)) => {
+                    summary.failures.push(NodeFailure {
+                        node: plan.name.clone(),
+                        step: "create".to_owned(),
+                        error,
+                    });
+                    Node {
+                        id: String::new(),
+                        name: plan.name,
+                        group: plan.group,
+                        index: plan.index,
+                        roles: plan.roles,
+                        addresses: Vec::new(),
+                        state: NodeState::Failed,
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+fn mark_failed(nodes: &mut [Node], failures: &[NodeFailure]) {
+    for node in nodes {
+        if failures.iter().any(|failure| failure.node == node.name) {
+            node.state = NodeState::Failed;
+        }
+    }
+}
+
+pub(super) fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Summary {
+    /// Adds per-node check or command results: folded, and tallied.
+    pub fn record_results(&mut self, results: &[CheckResult]) {
+        for result in results {
+            self.tally.add(result.status);
+        }
+        self.results.extend(crate::checks::fold(results));
+    }
+
+    /// One line naming what went wrong, for the exit message.
+    pub fn failure_reason(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.failures.is_empty() {
+            let nodes: Vec<&str> = self.failures.iter().map(|failure| failure.node.as_str()).collect();
+            parts.push(format!(
+                "{} node(s) failed: {}",
+                nodes.len(),
+                crate::checks::nodeset::compact(&nodes)
+            ));
+        }
+        let tally = &self.tally;
+        if !tally.all_passed() {
+            parts.push(format!(
+                "{} of {} check(s) did not pass ({} fail, {} timeout, {} unreachable)",
+                tally.total() - tally.pass,
+                tally.total(),
+                tally.fail,
+                tally.timeout,
+                tally.unreachable
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
+impl From<&NodePlan> for PlannedNode {
+    fn from(plan: &NodePlan) -> Self {
+        Self {
+            name: plan.name.clone(),
+            group: plan.group.clone(),
+            roles: plan.roles.clone(),
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Where clusterdeck keeps what it knows: one directory per cluster holding the
+//! record, the resource ledger and the lock, all readable by the owner only.
+
+mod fsutil;
+mod ledger;
+mod lock;
+mod record;
+
+use std::path::{Path, PathBuf};
+
+pub use fsutil::{ensure_private_dir, write_atomic};
+pub use ledger::{Ledger, LedgerAction, LedgerEntry, OutstandingResource};
+pub use lock::{ClusterLock, LockMode};
+pub use record::{ClusterRecord, ClusterStatus, OperationRecord, RECORD_VERSION};
+
+/// The environment variable that overrides the state directory.
+pub const STATE_DIR_ENV: &str = "CLUSTERDECK_STATE_DIR";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: damaged state: {detail}", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("no cluster named {name:?}{}", known_hint(known))]
+    UnknownCluster { name: String, known: Vec<String> },
+    #[error("cluster {name:?} is busy: another clusterdeck ({holder}) is working on it")]
+    Busy { name: String, holder: String },
+    #[error(
+        "cluster {name:?} already exists (status {status}); run `clusterdeck destroy {name}` first or pick another name"
+    )]
+    AlreadyExists { name: String, status: String },
+    #[error("cannot find a state directory: set ${STATE_DIR_ENV}, $XDG_STATE_HOME or $HOME")]
+    NoStateDir,
+}
+
+fn known_hint(known: &[String]) -> String {
+    if known.is_empty() {
+        "; there are no clusters yet (create one with `clusterdeck up SPEC`)".to_owned()
+    } else {
+        format!("; known clusters: {}", known.join(", "))
+    }
+}
+
+/// The state directory and the per-cluster layout under it.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    root: PathBuf,
+}
+
+impl StateStore {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    /// The explicit directory if given, else `$XDG_STATE_HOME/clusterdeck`,
+    /// else `~/.local/state/clusterdeck`.
+    pub fn locate(explicit: Option<PathBuf>) -> Result<Self, StateError> {
+        if let Some(root) = explicit.filter(|path| !path.as_os_str().is_empty()) {
+            return Ok(Self::new(root));
+        }
+        let non_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+        if let Some(xdg) = non_empty("XDG_STATE_HOME") {
+            return Ok(Self::new(PathBuf::from(xdg).join("clusterdeck")));
+        }
+        let home = non_empty("HOME").ok_or(StateError::NoStateDir)?;
+        Ok(Self::new(
+            PathBuf::from(home).join(".local/state/clusterdeck"),
+        ))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn clusters_dir(&self) -> PathBuf {
+        self.root.join("clusters")
+    }
+
+    pub fn cluster_dir(&self, name: &str) -> PathBuf {
+        self.clusters_dir().join(name)
+    }
+
+    fn record_path(&self, name: &str) -> PathBuf {
+        self.cluster_dir(name).join("cluster.json")
+    }
+
+    pub fn ledger_path(&self, name: &str) -> PathBuf {
+        self.cluster_dir(name).join("ledger.jsonl")
+    }
+
+    /// Creates the cluster's directory (owner-only) and takes its lock.
+    pub fn lock(&self, name: &str, mode: LockMode) -> Result<ClusterLock, StateError> {
+        let dir = self.cluster_dir(name);
+        ensure_private_dir(&dir).map_err(|source| StateError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        ClusterLock::acquire(&dir.join("lock"), name, mode)
+    }
+
+    /// Locks a cluster that must already exist, without creating anything.
+    pub fn lock_existing(&self, name: &str, mode: LockMode) -> Result<ClusterLock, StateError> {
+        if !self.record_path(name).exists() && !self.ledger_path(name).exists() {
+            return Err(self.unknown(name));
+        }
+        self.lock(name, mode)
+    }
+
+    pub fn open_ledger(&self, name: &str) -> Result<Ledger, StateError> {
+        Ledger::open(&self.ledger_path(name))
+    }
+
+    pub fn try_load(&self, name: &str) -> Result<Option<ClusterRecord>, StateError> {
+        let path = self.record_path(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StateError::Io { path, source }),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| StateError::Corrupt {
+                path,
+                detail: err.to_string(),
+            })
+    }
+
+    pub fn load(&self, name: &str) -> Result<ClusterRecord, StateError> {
+        self.try_load(name)?.ok_or_else(|| self.unknown(name))
+    }
+
+    fn unknown(&self, name: &str) -> StateError {
+        StateError::UnknownCluster {
+            name: name.to_owned(),
+            known: self.names().unwrap_or_default(),
+        }
+    }
+
+    pub fn save(&self, record: &ClusterRecord) -> Result<(), StateError> {
+        let path = self.record_path(&record.name);
+        let bytes = serde_json::to_vec_pretty(record).map_err(|err| StateError::Corrupt {
+            path: path.clone(),
+            detail: err.to_string(),
+        })?;
+        write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
+    }
+
+    /// Names of every cluster with state, sorted.
+    pub fn names(&self) -> Result<Vec<String>, StateError> {
+        let dir = self.clusters_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(StateError::Io { path: dir, source }),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().join("cluster.json").exists())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Every readable record; damaged ones are returned as errors beside them.
+    pub fn list(&self) -> Result<Vec<Result<ClusterRecord, StateError>>, StateError> {
+        Ok(self
+            .names()?
+            .iter()
+            .map(|name| self.load(name))
+            .collect())
+    }
+
+    /// Removes a cluster's directory once everything in it is destroyed.
+    pub fn remove(&self, name: &str) -> Result<(), StateError> {
+        let dir = self.cluster_dir(name);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StateError::Io { path: dir, source }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn cluster_dirs_and_files_are_owner_only_and_locks_exclude() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = StateStore::new(dir.path().join("state"));
+        let held = store.lock("demo", LockMode::Exclusive).expect("first lock");
+        let mode = std::fs::metadata(store.cluster_dir("demo"))
+            .expect("dir")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let second = store.lock("demo", LockMode::Shared);
+        assert!(
+            matches!(&second, Err(StateError::Busy { holder, .. }) if holder.starts_with("pid ")),
+            "{second:?}"
+        );
+        drop(held);
+        let shared_a = store.lock("demo", LockMode::Shared).expect("shared");
+        let _shared_b = store.lock("demo", LockMode::Shared).expect("shared twice");
+        assert!(store.lock("demo", LockMode::Exclusive).is_err());
+        drop(shared_a);
+        let ledger = store.open_ledger("demo").expect("ledger");
+        ledger.intent("node-dir", "a-1").expect("write");
+        let mode = std::fs::metadata(store.ledger_path("demo"))
+            .expect("ledger file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn unknown_cluster_error_lists_known_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = StateStore::new(dir.path().to_path_buf());
+        let err = store.load("nope").expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "no cluster named \"nope\"; there are no clusters yet (create one with `clusterdeck up SPEC`)"
+        );
+    }
+}

@@ -1,0 +1,278 @@
+//! Runs node commands as local processes, each in its own process group.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload};
+use crate::engine::Stream;
+
+/// Variables passed through from clusterdeck's own environment; everything
+/// else is cleared so a node sees only its own environment.
+const PASSTHROUGH_ENV: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "SHELL"];
+
+/// How long output is still read after the command exits: a daemon it left in
+/// the background may hold the pipes open forever.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone)]
+pub struct LocalTransport {
+    root: PathBuf,
+    /// The node's environment, including the labels its processes are found by.
+    env: Vec<(String, String)>,
+}
+
+impl LocalTransport {
+    pub fn new(root: PathBuf, env: Vec<(String, String)>) -> Self {
+        Self { root, env }
+    }
+
+    fn inside(&self, relative: &str) -> Result<PathBuf, TransportError> {
+        if crate::spec::is_contained_relative(relative) {
+            Ok(self.root.join(relative))
+        } else {
+            Err(TransportError::PathEscapes(relative.to_owned()))
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for LocalTransport {
+    async fn exec(
+        &self,
+        request: &ExecRequest,
+        on_line: LineSink<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<ExecStatus, TransportError> {
+        if !self.root.is_dir() {
+            return Err(TransportError::Unreachable(format!(
+                "node directory {} is gone",
+                self.root.display()
+            )));
+        }
+        let workdir = match &request.workdir {
+            Some(relative) => self.inside(relative)?,
+            None => self.root.clone(),
+        };
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(&request.command)
+            .current_dir(&workdir)
+            .env_clear()
+            .envs(
+                PASSTHROUGH_ENV
+                    .iter()
+                    .filter_map(|name| std::env::var_os(name).map(|value| (*name, value))),
+            )
+            .env("HOME", &self.root)
+            .env("TMPDIR", self.root.join("tmp"))
+            .envs(self.env.iter().map(|(key, value)| (key, value)))
+            .envs(request.env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|source| TransportError::Io {
+            context: format!("cannot start /bin/sh in {}", workdir.display()),
+            source,
+        })?;
+        let group = child.id().and_then(|pid| i32::try_from(pid).ok());
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let pump = async {
+            tokio::join!(
+                pump_lines(stdout, Stream::Stdout, on_line),
+                pump_lines(stderr, Stream::Stderr, on_line)
+            )
+        };
+        tokio::pin!(pump);
+        let deadline = request.timeout.map(|limit| tokio::time::Instant::now() + limit);
+        let mut pumped = false;
+        let status = loop {
+            tokio::select! {
+                _ = &mut pump, if !pumped => pumped = true,
+                status = child.wait() => {
+                    let status = status.map_err(|source| TransportError::Io {
+                        context: "waiting for a node command".to_owned(),
+                        source,
+                    })?;
+                    break exit_status(status);
+                }
+                () = sleep_until(deadline) => {
+                    kill_group(group);
+                    let _ = child.wait().await;
+                    break ExecStatus::TimedOut;
+                }
+                () = cancel.cancelled() => {
+                    kill_group(group);
+                    let _ = child.wait().await;
+                    break ExecStatus::Cancelled;
+                }
+            }
+        };
+        if !pumped {
+            let _ = tokio::time::timeout(DRAIN_AFTER_EXIT, &mut pump).await;
+        }
+        Ok(status)
+    }
+
+    async fn put(&self, upload: Upload<'_>, dest: &str, mode: u32) -> Result<(), TransportError> {
+        let target = self.inside(dest)?;
+        let io = |context: String| move |source| TransportError::Io { context, source };
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        match upload {
+            Upload::File(source) => {
+                tokio::fs::copy(source, &target).await.map_err(io(format!(
+                    "cannot copy {} to {}",
+                    source.display(),
+                    target.display()
+                )))?;
+            }
+            Upload::Bytes(bytes) => {
+                tokio::fs::write(&target, bytes)
+                    .await
+                    .map_err(io(format!("cannot write {}", target.display())))?;
+            }
+        }
+        set_mode(&target, mode).map_err(io(format!("cannot chmod {}", target.display())))
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn kill_group(group: Option<i32>) {
+    if let Some(group) = group {
+        // The group may already be gone; there is nothing more to do then.
+        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+    }
+}
+
+fn exit_status(status: std::process::ExitStatus) -> ExecStatus {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ExecStatus::Exited(code),
+        (None, Some(signal)) => ExecStatus::Signaled(signal),
+        (None, None) => ExecStatus::Exited(-1),
+    }
+}
+
+async fn pump_lines<R: AsyncRead + Unpin>(reader: Option<R>, stream: Stream, on_line: LineSink<'_>) {
+    let Some(reader) = reader else { return };
+    let mut reader = BufReader::new(reader);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buffer);
+                on_line(stream, line.trim_end_matches(['\n', '\r']));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn transport(dir: &Path) -> LocalTransport {
+        LocalTransport::new(dir.to_path_buf(), vec![("CLUSTERDECK_NODE".into(), "n-1".into())])
+    }
+
+    async fn run(transport: &LocalTransport, command: &str, timeout: Option<Duration>) -> (ExecStatus, Vec<(Stream, String)>) {
+        let lines = Mutex::new(Vec::new());
+        let sink = |stream: Stream, line: &str| {
+            lines.lock().expect("lock").push((stream, line.to_owned()));
+        };
+        let request = ExecRequest {
+            command: command.into(),
+            timeout,
+            ..ExecRequest::default()
+        };
+        let status = transport
+            .exec(&request, &sink, &CancellationToken::new())
+            .await
+            .expect("exec");
+        (status, lines.into_inner().expect("lock"))
+    }
+
+    #[tokio::test]
+    async fn streams_both_outputs_with_the_node_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = transport(dir.path());
+        let (status, lines) = run(&local, "echo out $CLUSTERDECK_NODE; echo err >&2; exit 3", None).await;
+        assert_eq!(status, ExecStatus::Exited(3));
+        assert!(lines.contains(&(Stream::Stdout, "out n-1".into())), "{lines:?}");
+        assert!(lines.contains(&(Stream::Stderr, "err".into())), "{lines:?}");
+    }
+
+    #[tokio::test]
+    async fn a_background_daemon_holding_the_pipe_does_not_block() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = transport(dir.path());
+        let started = std::time::Instant::now();
+        let (status, lines) = run(&local, "sleep 30 & echo $! > pid; echo started", None).await;
+        assert_eq!(status, ExecStatus::Exited(0));
+        assert_eq!(lines, vec![(Stream::Stdout, "started".into())]);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let pid: i32 = std::fs::read_to_string(dir.path().join("pid"))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = transport(dir.path());
+        let marker = dir.path().join("survived");
+        let command = format!("(sleep 1; touch {}) & sleep 20", marker.display());
+        let (status, _) = run(&local, &command, Some(Duration::from_millis(200))).await;
+        assert_eq!(status, ExecStatus::TimedOut);
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        assert!(!marker.exists(), "a child of the timed-out command kept running");
+    }
+
+    #[tokio::test]
+    async fn put_refuses_paths_outside_the_node() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = transport(dir.path());
+        local
+            .put(Upload::Bytes(b"hi"), "a/b.txt", 0o640)
+            .await
+            .expect("put");
+        assert_eq!(std::fs::read(dir.path().join("a/b.txt")).expect("read"), b"hi");
+        assert!(matches!(
+            local.put(Upload::Bytes(b"x"), "../x", 0o600).await,
+            Err(TransportError::PathEscapes(_))
+        ));
+    }
+}

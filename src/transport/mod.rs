@@ -1,0 +1,89 @@
+//! How commands and files reach a node. Transports know nothing of backends:
+//! a backend hands the engine a transport per node, and install, run and debug
+//! work through it the same way on every backend.
+
+mod local;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+pub use local::LocalTransport;
+
+use crate::engine::Stream;
+
+/// A shell command to run on a node.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub command: String,
+    /// Extra environment on top of the node's own.
+    pub env: Vec<(String, String)>,
+    /// Directory relative to the node's root; the root itself when `None`.
+    pub workdir: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecStatus {
+    Exited(i32),
+    Signaled(i32),
+    TimedOut,
+    Cancelled,
+}
+
+impl ExecStatus {
+    pub fn success(self) -> bool {
+        self == Self::Exited(0)
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Self::Exited(code) => format!("exit status {code}"),
+            Self::Signaled(signal) => format!("killed by signal {signal}"),
+            Self::TimedOut => "timed out".to_owned(),
+            Self::Cancelled => "cancelled".to_owned(),
+        }
+    }
+}
+
+/// What to put on a node.
+#[derive(Debug, Clone, Copy)]
+pub enum Upload<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("node unreachable: {0}")]
+    Unreachable(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("refusing path {0:?}: it must stay inside the node's directory")]
+    PathEscapes(String),
+}
+
+/// Receives each output line as it arrives.
+pub type LineSink<'a> = &'a (dyn Fn(Stream, &str) + Send + Sync);
+
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// Runs a command, streaming its lines to `on_line`; returns when it ends,
+    /// times out (the command is killed) or `cancel` fires (likewise).
+    async fn exec(
+        &self,
+        request: &ExecRequest,
+        on_line: LineSink<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<ExecStatus, TransportError>;
+
+    /// Writes `upload` to `dest`, a path relative to the node's root,
+    /// creating parent directories.
+    async fn put(&self, upload: Upload<'_>, dest: &str, mode: u32) -> Result<(), TransportError>;
+}
