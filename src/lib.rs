@@ -8,3 +8,4 @@ pub mod node;
 pub mod spec;
 pub mod state;
 pub mod transport;
+pub mod headless;

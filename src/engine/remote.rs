@@ -82,13 +82,14 @@ impl Engine {
             timeout,
             ..ExecRequest::default()
         };
+        let label = command_label(command);
         let results = self
             .check_nodes(
                 backend.as_ref(),
                 &ctx,
                 &record.nodes,
                 targets,
-                (CheckKind::Command, "command"),
+                (CheckKind::Command, &label),
                 &request,
                 &judge_command,
             )
@@ -255,6 +256,16 @@ impl Engine {
 
 fn targets_len(results: &[CheckResult]) -> usize {
     results.len()
+}
+
+/// A command as a result name: its first line, shortened to fit a summary.
+fn command_label(command: &str) -> String {
+    let first = command.lines().next().unwrap_or_default().trim();
+    if first.chars().count() > 48 || command.lines().count() > 1 {
+        format!("`{}…`", first.chars().take(47).collect::<String>())
+    } else {
+        format!("`{first}`")
+    }
 }
 
 fn judge_command(status: ExecStatus, _output: &str) -> (CheckStatus, String) {

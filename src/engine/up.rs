@@ -82,7 +82,10 @@ impl Engine {
             name: name.to_owned(),
             uid: new_uid(name),
             spec: spec.clone(),
-            spec_path: loaded.path.display().to_string(),
+            spec_path: std::fs::canonicalize(&loaded.path)
+                .unwrap_or_else(|_| loaded.path.clone())
+                .display()
+                .to_string(),
             status: ClusterStatus::Creating,
             nodes: Vec::new(),
             created_at: started_at.clone(),

@@ -1,0 +1,167 @@
+//! Runs one CLI command: builds the engine, streams its events to the printer,
+//! and maps the outcome to an exit status.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clusterdeck::engine::{Engine, EngineError, EventSink, OperationReport, Outcome, Target};
+use clusterdeck::headless::Printer;
+use clusterdeck::spec::LoadedSpec;
+use clusterdeck::state::StateStore;
+use tokio_util::sync::CancellationToken;
+
+use super::views;
+use super::{Cli, Command, OutputFormat, TargetArgs};
+
+/// Why a command did not succeed; each maps to its own exit status.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad input: a spec, an argument, an unknown cluster. Exit 2.
+    Input(String),
+    /// The operation ran and failed. Exit 1.
+    Failed(String),
+    /// Stopped by Ctrl-C or SIGTERM. Exit 130.
+    Cancelled(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Input(_) => ExitCode::from(2),
+            Self::Failed(_) => ExitCode::from(1),
+            Self::Cancelled(_) => ExitCode::from(130),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Input(message) | Self::Failed(message) | Self::Cancelled(message) => message,
+        }
+    }
+}
+
+impl From<EngineError> for Failure {
+    fn from(err: EngineError) -> Self {
+        match err {
+            EngineError::State(_) | EngineError::Invalid(_) => Self::Input(err.to_string()),
+            EngineError::Backend(_) => Self::Failed(err.to_string()),
+        }
+    }
+}
+
+pub async fn execute(cli: Cli) -> Result<(), Failure> {
+    let json = cli.output == OutputFormat::Json;
+    let store = StateStore::locate(cli.state_dir.clone()).map_err(|err| Failure::Input(err.to_string()))?;
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "clusterdeck", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::List => views::list(&store, json),
+        Command::Inspect { name, json: as_json } => views::inspect(&store, &name, json || as_json),
+        Command::Validate { spec } => {
+            let loaded = load_spec(&spec)?;
+            let (engine, _events) = engine(store, cli.parallel, CancellationToken::new());
+            let (validators, plan) = engine.validate(&loaded);
+            views::validation(&validators, &plan, json)
+        }
+        Command::Up { spec } => {
+            let loaded = load_spec(&spec)?;
+            operate(store, cli.parallel, json, |engine| async move { engine.up(&loaded).await }).await
+        }
+        Command::Destroy { name } => {
+            operate(store, cli.parallel, json, |engine| async move { engine.destroy(&name).await }).await
+        }
+        Command::Debug { name } => {
+            operate(store, cli.parallel, json, |engine| async move { engine.debug(&name).await }).await
+        }
+        Command::Run {
+            name,
+            target,
+            timeout,
+            command,
+        } => {
+            let target = target_of(target);
+            let command = command.join(" ");
+            operate(store, cli.parallel, json, |engine| async move {
+                engine.run(&name, &target, &command, timeout).await
+            })
+            .await
+        }
+    }
+}
+
+fn load_spec(path: &std::path::Path) -> Result<LoadedSpec, Failure> {
+    LoadedSpec::from_file(path).map_err(|errors| {
+        let count = errors.len();
+        let plural = if count == 1 { "" } else { "s" };
+        Failure::Input(format!("{errors}\n{count} error{plural} in {}", path.display()))
+    })
+}
+
+fn target_of(args: TargetArgs) -> Target {
+    match (args.role, args.group, args.node) {
+        (Some(role), _, _) => Target::Role(role),
+        (_, Some(group), _) => Target::Group(group),
+        (_, _, Some(node)) => Target::Node(node),
+        _ => Target::All,
+    }
+}
+
+fn engine(
+    store: StateStore,
+    parallel: u16,
+    cancel: CancellationToken,
+) -> (Engine, tokio::sync::mpsc::UnboundedReceiver<clusterdeck::engine::Event>) {
+    let (sink, events) = EventSink::channel();
+    (
+        Engine::new(store, sink, cancel).with_parallel(usize::from(parallel)),
+        events,
+    )
+}
+
+/// Runs an operation as a task while printing its events as they come.
+/// Ctrl-C (or SIGTERM) cancels it; the engine then stops its commands and
+/// records what exists before the operation returns.
+async fn operate<F, Fut>(store: StateStore, parallel: u16, json: bool, operation: F) -> Result<(), Failure>
+where
+    F: FnOnce(Engine) -> Fut,
+    Fut: std::future::Future<Output = Result<OperationReport, EngineError>> + Send + 'static,
+{
+    let cancel = CancellationToken::new();
+    let (engine, mut events) = engine(store, parallel, cancel.clone());
+    let task = tokio::spawn(operation(engine));
+    let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
+    let mut printer = Printer::new(std::io::stdout().lock(), json);
+    while let Some(event) = events.recv().await {
+        printer.print(&event);
+    }
+    signals.abort();
+    let report = task
+        .await
+        .map_err(|err| Failure::Failed(format!("the operation stopped unexpectedly: {err}")))??;
+    let reason = report.summary.reason.clone().unwrap_or_default();
+    match report.outcome {
+        Outcome::Succeeded => Ok(()),
+        Outcome::Failed => Err(Failure::Failed(reason)),
+        Outcome::Cancelled => Err(Failure::Cancelled(reason)),
+    }
+}
+
+async fn cancel_on_signal(cancel: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    if std::io::stderr().is_terminal() {
+        let _ = writeln!(std::io::stderr(), "cancelling: stopping node commands and recording state...");
+    }
+    cancel.cancel();
+}

@@ -1,0 +1,147 @@
+//! The command line: `clusterdeck up SPEC`, `destroy NAME`, `run NAME -- CMD`...
+
+mod commands;
+mod views;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use commands::execute;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clusterdeck",
+    version,
+    about = "Create, install, validate and debug clusters of machines",
+    long_about = "Create, install, validate and debug clusters of machines through pluggable \
+                  backends. One YAML spec names the backend, the node groups, what to install \
+                  and which checks to run.",
+    after_help = "Exit status: 0 success, 1 the operation ran and failed, 2 bad input \
+                  (spec, arguments, unknown cluster), 130 cancelled."
+)]
+pub struct Cli {
+    /// Where cluster state lives [default: $XDG_STATE_HOME/clusterdeck or ~/.local/state/clusterdeck]
+    #[arg(long, global = true, env = "CLUSTERDECK_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// How to print events: readable lines, or one JSON object per line (see docs/events.md)
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// How many nodes to work on at once
+    #[arg(long, short = 'j', global = true, default_value_t = crate_parallel(), value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn crate_parallel() -> u16 {
+    u16::try_from(clusterdeck::engine::DEFAULT_PARALLEL).unwrap_or(32)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a cluster from a spec: validate, create nodes, install, run debuggers
+    Up {
+        /// The cluster spec (YAML)
+        spec: PathBuf,
+    },
+    /// Destroy a cluster: every node, process and resource it made, then its state
+    Destroy {
+        /// The cluster's name
+        name: String,
+    },
+    /// List known clusters
+    List,
+    /// Show a cluster's record: nodes, status, last operation
+    Inspect {
+        name: String,
+        /// Print the record as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a spec without side effects: spec errors, validators, and the plan
+    Validate { spec: PathBuf },
+    /// Run a shell command on nodes of a cluster
+    #[command(after_help = "Example: clusterdeck run demo --role agent -- uptime")]
+    Run {
+        name: String,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Kill the command on a node after this long (e.g. 30s, 2m)
+        #[arg(long, value_parser = humantime::parse_duration)]
+        timeout: Option<Duration>,
+        /// The command, after `--`
+        #[arg(last = true, required = true, num_args = 1..)]
+        command: Vec<String>,
+    },
+    /// Run the spec's debuggers on a cluster's nodes
+    Debug { name: String },
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Which nodes `run` targets; all of them when none is given.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct TargetArgs {
+    /// Nodes with this role
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Nodes of this group
+    #[arg(long)]
+    pub group: Option<String>,
+    /// One node by name
+    #[arg(long)]
+    pub node: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_the_command_after_the_separator() {
+        let cli = Cli::try_parse_from([
+            "clusterdeck", "run", "demo", "--role", "agent", "--", "echo", "hi there",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Run {
+                name,
+                target,
+                command,
+                ..
+            } => {
+                assert_eq!(name, "demo");
+                assert_eq!(target.role.as_deref(), Some("agent"));
+                assert_eq!(command, vec!["echo", "hi there"]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from(["clusterdeck", "run", "demo", "--role", "a", "--group", "b", "--", "x"])
+                .is_err()
+        );
+    }
+}

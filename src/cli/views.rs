@@ -1,0 +1,186 @@
+//! Text and JSON views of state for `list`, `inspect` and `validate`.
+
+use std::io::Write;
+
+use clusterdeck::backend::backend_for;
+use clusterdeck::checks::nodeset::compact;
+use clusterdeck::engine::{CheckStatus, UpPlan, ValidatorOutcome};
+use clusterdeck::state::{ClusterRecord, StateStore};
+use serde_json::json;
+
+use super::commands::Failure;
+
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn capabilities(record: &ClusterRecord) -> Vec<&'static str> {
+    backend_for(&record.spec.backend.kind)
+        .map(|backend| backend.capabilities().names())
+        .unwrap_or_default()
+}
+
+pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
+    let records = store.list().map_err(|err| Failure::Input(err.to_string()))?;
+    if json {
+        let rows: Vec<serde_json::Value> = records
+            .iter()
+            .map(|record| match record {
+                Ok(record) => json!({
+                    "name": record.name,
+                    "backend": record.spec.backend.kind,
+                    "nodes": record.nodes.len(),
+                    "status": record.status,
+                    "capabilities": capabilities(record),
+                    "updated_at": record.updated_at,
+                }),
+                Err(err) => json!({ "error": err.to_string() }),
+            })
+            .collect();
+        out(&format!("{}\n", serde_json::Value::Array(rows)));
+        return Ok(());
+    }
+    if records.is_empty() {
+        out("no clusters (create one with `clusterdeck up SPEC`)\n");
+        return Ok(());
+    }
+    let mut text = format!(
+        "{:<20} {:<8} {:>5}  {:<10} {:<12} {}\n",
+        "NAME", "BACKEND", "NODES", "STATUS", "LAST-OP", "UPDATED"
+    );
+    for record in &records {
+        match record {
+            Ok(record) => {
+                let last = record
+                    .last_operation
+                    .as_ref()
+                    .map(|op| format!("{}:{:?}", op.operation.as_str(), op.outcome).to_lowercase())
+                    .unwrap_or_else(|| "-".to_owned());
+                text.push_str(&format!(
+                    "{:<20} {:<8} {:>5}  {:<10} {:<12} {}\n",
+                    record.name,
+                    record.spec.backend.kind,
+                    record.nodes.len(),
+                    record.status.as_str(),
+                    last,
+                    record.updated_at
+                ));
+            }
+            Err(err) => text.push_str(&format!("(unreadable) {err}\n")),
+        }
+    }
+    out(&text);
+    Ok(())
+}
+
+pub fn inspect(store: &StateStore, name: &str, json: bool) -> Result<(), Failure> {
+    let record = store.load(name).map_err(|err| Failure::Input(err.to_string()))?;
+    if json {
+        let text = serde_json::to_string_pretty(&record)
+            .map_err(|err| Failure::Failed(err.to_string()))?;
+        out(&format!("{text}\n"));
+        return Ok(());
+    }
+    let mut text = format!(
+        "cluster  {}\nstatus   {}\nbackend  {} ({})\nspec     {}\ncreated  {}\nupdated  {}\n\n",
+        record.name,
+        record.status.as_str(),
+        record.spec.backend.kind,
+        capabilities(&record).join(", "),
+        record.spec_path,
+        record.created_at,
+        record.updated_at
+    );
+    text.push_str(&format!(
+        "{:<16} {:<12} {:<20} {:<9} {}\n",
+        "NODE", "GROUP", "ROLES", "STATE", "ADDRESS"
+    ));
+    for node in &record.nodes {
+        text.push_str(&format!(
+            "{:<16} {:<12} {:<20} {:<9} {}\n",
+            node.name,
+            node.group,
+            node.roles.join(","),
+            node.state.as_str(),
+            node.addresses.join(" ")
+        ));
+    }
+    if let Some(last) = &record.last_operation {
+        text.push_str(&format!(
+            "\nlast operation: {} {} (started {}, finished {})\n",
+            last.operation.as_str(),
+            format!("{:?}", last.outcome).to_lowercase(),
+            last.started_at,
+            last.finished_at
+        ));
+        for line in clusterdeck::headless::summary_lines(&last.summary) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    out(&text);
+    Ok(())
+}
+
+pub fn validation(
+    validators: &[ValidatorOutcome],
+    plan: &UpPlan,
+    json: bool,
+) -> Result<(), Failure> {
+    let failed = validators
+        .iter()
+        .filter(|outcome| outcome.status != CheckStatus::Pass)
+        .count();
+    if json {
+        let text = json!({ "valid": failed == 0, "validators": validators, "plan": plan });
+        out(&format!("{text}\n"));
+    } else {
+        let mut text = String::from("validators:\n");
+        for outcome in validators {
+            let word = if outcome.status == CheckStatus::Pass { "pass" } else { "FAIL" };
+            text.push_str(&format!("  {word:<4} {}: {}\n", outcome.name, outcome.message));
+        }
+        text.push_str(&format!(
+            "plan for cluster {} on backend {}:\n",
+            plan.cluster, plan.backend
+        ));
+        let mut groups: Vec<&str> = plan.nodes.iter().map(|node| node.group.as_str()).collect();
+        groups.dedup();
+        for group in groups {
+            let members: Vec<&str> = plan
+                .nodes
+                .iter()
+                .filter(|node| node.group == group)
+                .map(|node| node.name.as_str())
+                .collect();
+            let roles = plan
+                .nodes
+                .iter()
+                .find(|node| node.group == group)
+                .map(|node| node.roles.join(","))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "  create {} node(s) {} (roles: {roles})\n",
+                members.len(),
+                compact(&members)
+            ));
+        }
+        if let Some(installer) = &plan.installer {
+            text.push_str(&format!("  install {installer} on every node, once per role\n"));
+        }
+        for file in &plan.files {
+            text.push_str(&format!("  copy {file}\n"));
+        }
+        if !plan.debuggers.is_empty() {
+            text.push_str(&format!("  then run debuggers: {}\n", plan.debuggers.join(", ")));
+        }
+        out(&text);
+    }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Failure::Failed(format!("{failed} validator(s) failed")))
+    }
+}

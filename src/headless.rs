@@ -1,0 +1,324 @@
+//! Headless output: the same events the TUI draws, as readable log lines or as
+//! JSON lines, plus the end-of-operation summary.
+
+use std::io::Write;
+
+use crate::engine::{
+    CheckKind, CheckResult, CheckStatus, Event, EventKind, FoldedResult, Outcome, StepStatus,
+    Stream, Summary,
+};
+
+/// Writes events as they arrive, in text or JSON lines.
+pub struct Printer<W: Write> {
+    out: W,
+    json: bool,
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(out: W, json: bool) -> Self {
+        Self { out, json }
+    }
+
+    /// A closed stdout (e.g. `| head`) is not worth failing an operation over,
+    /// so write errors are dropped here.
+    pub fn print(&mut self, event: &Event) {
+        if self.json {
+            if let Ok(line) = serde_json::to_string(event) {
+                let _ = writeln!(self.out, "{line}");
+            }
+        } else {
+            for line in text_lines(event) {
+                let _ = writeln!(self.out, "{line}");
+            }
+        }
+        let _ = self.out.flush();
+    }
+}
+
+/// The text form of one event: a time, the node if any, and what happened.
+pub fn text_lines(event: &Event) -> Vec<String> {
+    let time = event.time.get(11..23).unwrap_or(&event.time);
+    let line = |node: Option<&str>, text: String| match node {
+        Some(node) => format!("{time} {node:<14} {text}"),
+        None => format!("{time} {:<14} {text}", "-"),
+    };
+    match &event.kind {
+        EventKind::OperationStarted { operation, cluster } => {
+            vec![line(None, format!("{} {cluster}: started", operation.as_str()))]
+        }
+        EventKind::Plan { nodes } => {
+            let names: Vec<&str> = nodes.iter().map(|node| node.name.as_str()).collect();
+            vec![line(
+                None,
+                format!(
+                    "plan: {} node(s): {}",
+                    names.len(),
+                    crate::checks::nodeset::compact(&names)
+                ),
+            )]
+        }
+        EventKind::NodeCreated { node } => vec![line(
+            Some(&node.name),
+            format!(
+                "created (roles: {}; {})",
+                node.roles.join(","),
+                node.addresses.join(" ")
+            ),
+        )],
+        EventKind::NodeDestroyed { node } => vec![line(Some(node), "destroyed".to_owned())],
+        EventKind::StepStarted { node, step } => vec![line(Some(node), format!("{step}: started"))],
+        EventKind::StepProgress {
+            node,
+            step,
+            percent,
+            message,
+        } => {
+            let percent = percent.map(|percent| format!(" {percent}%")).unwrap_or_default();
+            let message = message.as_deref().map(|text| format!(" {text}")).unwrap_or_default();
+            vec![line(Some(node), format!("{step}:{percent}{message}"))]
+        }
+        EventKind::StepFinished {
+            node,
+            step,
+            status,
+            elapsed_ms,
+            error,
+        } => {
+            let seconds = *elapsed_ms as f64 / 1000.0;
+            let text = match (status, error) {
+                (StepStatus::Ok, _) => format!("{step}: ok ({seconds:.1}s)"),
+                (status, Some(error)) => {
+                    format!("{step}: {} ({seconds:.1}s): {error}", step_word(*status))
+                }
+                (status, None) => format!("{step}: {} ({seconds:.1}s)", step_word(*status)),
+            };
+            vec![line(Some(node), text)]
+        }
+        EventKind::CheckResult { result } => vec![line(result.node.as_deref(), check_text(result))],
+        EventKind::Output { node, stream, line: text } => {
+            let mark = match stream {
+                Stream::Stdout => '|',
+                Stream::Stderr => '!',
+            };
+            vec![line(Some(node), format!("{mark} {text}"))]
+        }
+        EventKind::Warning { message, node } => {
+            vec![line(node.as_deref(), format!("warning: {message}"))]
+        }
+        EventKind::Error { message, node } => {
+            vec![line(node.as_deref(), format!("error: {message}"))]
+        }
+        EventKind::OperationFinished {
+            operation,
+            cluster,
+            outcome,
+            summary,
+        } => {
+            let mut lines = vec![line(
+                None,
+                format!("{} {cluster}: {}", operation.as_str(), outcome_word(*outcome)),
+            )];
+            lines.extend(summary_lines(summary));
+            lines
+        }
+    }
+}
+
+fn step_word(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Ok => "ok",
+        StepStatus::Failed => "FAILED",
+        StepStatus::TimedOut => "TIMED OUT",
+        StepStatus::Cancelled => "cancelled",
+    }
+}
+
+fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Failed => "FAILED",
+        Outcome::Cancelled => "cancelled",
+    }
+}
+
+fn status_word(status: CheckStatus) -> &'static str {
+    match status {
+        CheckStatus::Pass => "pass",
+        CheckStatus::Fail => "FAIL",
+        CheckStatus::Timeout => "TIMEOUT",
+        CheckStatus::Unreachable => "UNREACHABLE",
+    }
+}
+
+fn kind_word(kind: CheckKind) -> &'static str {
+    match kind {
+        CheckKind::Validator => "validator",
+        CheckKind::Debugger => "debugger",
+        CheckKind::Command => "command",
+    }
+}
+
+fn check_text(result: &CheckResult) -> String {
+    let mut text = format!(
+        "{} {}: {}",
+        kind_word(result.kind),
+        result.name,
+        status_word(result.status)
+    );
+    if result.status != CheckStatus::Pass || result.kind == CheckKind::Validator {
+        text.push_str(&format!(" - {}", result.message));
+    }
+    text
+}
+
+/// The closing block: validators, folded results, failures, tally, reason.
+pub fn summary_lines(summary: &Summary) -> Vec<String> {
+    let mut lines = Vec::new();
+    let failed_validators: Vec<_> = summary
+        .validators
+        .iter()
+        .filter(|outcome| outcome.status != CheckStatus::Pass)
+        .collect();
+    if !summary.validators.is_empty() {
+        lines.push(format!(
+            "  validators: {} passed, {} failed",
+            summary.validators.len() - failed_validators.len(),
+            failed_validators.len()
+        ));
+        for outcome in failed_validators {
+            lines.push(format!("    FAIL {}: {}", outcome.name, outcome.message));
+        }
+    }
+    for result in &summary.results {
+        lines.extend(folded_lines(result));
+    }
+    for failure in &summary.failures {
+        lines.push(format!(
+            "  node {} failed at {}: {}",
+            failure.node, failure.step, failure.error
+        ));
+    }
+    let tally = &summary.tally;
+    if tally.total() > 0 {
+        lines.push(format!(
+            "  results: {} pass, {} fail, {} timeout, {} unreachable",
+            tally.pass, tally.fail, tally.timeout, tally.unreachable
+        ));
+    }
+    if let Some(reason) = &summary.reason {
+        lines.push(format!("  reason: {reason}"));
+    }
+    lines
+}
+
+fn folded_lines(result: &FoldedResult) -> Vec<String> {
+    let exit = result
+        .exit_code
+        .map(|code| format!(" exit {code}"))
+        .unwrap_or_default();
+    let detail = if result.status == CheckStatus::Pass {
+        String::new()
+    } else {
+        format!(" - {}", result.message)
+    };
+    let mut lines = vec![format!(
+        "  {} {} {}{exit} on {} ({}){detail}",
+        kind_word(result.kind),
+        result.name,
+        status_word(result.status),
+        result.nodes,
+        result.node_count
+    )];
+    lines.extend(result.output.lines().take(20).map(|line| format!("      {line}")));
+    let more = result.output.lines().count().saturating_sub(20);
+    if more > 0 {
+        lines.push(format!("      ... {more} more line(s)"));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{OperationKind, Tally};
+
+    fn event(kind: EventKind) -> Event {
+        Event {
+            time: "2026-11-23T10:20:30.456Z".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn step_lines_carry_time_node_and_outcome() {
+        let lines = text_lines(&event(EventKind::StepFinished {
+            node: "agents-2".into(),
+            step: "install:agent".into(),
+            status: StepStatus::Failed,
+            elapsed_ms: 1500,
+            error: Some("exit status 3: disk full".into()),
+        }));
+        assert_eq!(
+            lines,
+            vec!["10:20:30.456 agents-2       install:agent: FAILED (1.5s): exit status 3: disk full"]
+        );
+    }
+
+    #[test]
+    fn finished_operation_prints_folded_results_and_tally() {
+        let summary = Summary {
+            nodes_total: 4,
+            results: vec![FoldedResult {
+                kind: CheckKind::Debugger,
+                name: "agent-up".into(),
+                status: CheckStatus::Pass,
+                exit_code: Some(0),
+                nodes: "agents-[1-3]".into(),
+                node_count: 3,
+                message: "ok".into(),
+                output: "running".into(),
+            }],
+            tally: Tally {
+                pass: 3,
+                ..Tally::default()
+            },
+            ..Summary::default()
+        };
+        let lines = text_lines(&event(EventKind::OperationFinished {
+            operation: OperationKind::Up,
+            cluster: "demo".into(),
+            outcome: Outcome::Succeeded,
+            summary,
+        }));
+        assert_eq!(
+            lines,
+            vec![
+                "10:20:30.456 -              up demo: succeeded",
+                "  debugger agent-up pass exit 0 on agents-[1-3] (3)",
+                "      running",
+                "  results: 3 pass, 0 fail, 0 timeout, 0 unreachable",
+            ]
+        );
+    }
+
+    #[test]
+    fn json_mode_prints_one_object_per_line() {
+        let mut out = Vec::new();
+        let mut printer = Printer::new(&mut out, true);
+        printer.print(&event(EventKind::NodeDestroyed {
+            node: "a-1".into(),
+        }));
+        printer.print(&event(EventKind::Warning {
+            message: "x".into(),
+            node: None,
+        }));
+        let text = String::from_utf8(out).expect("utf8");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("json line"))
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["event"], "node_destroyed");
+        assert_eq!(lines[1]["event"], "warning");
+    }
+}
