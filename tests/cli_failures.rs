@@ -1,0 +1,190 @@
+//! Failures through the real binary: per-node failures, timeouts, bad input,
+//! and a killed or interrupted `up` that `destroy` still cleans up after.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Deck, labelled, text, write_spec};
+
+const FOUR_AGENTS: &str = "name: NAME
+node_groups:
+  - { name: agents, count: 4, roles: [agent] }
+install:
+  from: install.sh
+checks:
+  debuggers:
+    - { name: slow, roles: [agent], run: 'if [ $CLUSTERDECK_INDEX = 3 ]; then sleep 5; fi; echo same', expect: same, timeout: 500ms }
+";
+
+#[test]
+fn one_failing_node_does_not_stop_the_others_and_timeouts_are_reported() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = write_spec(
+        dir.path(),
+        &FOUR_AGENTS.replace("NAME", "partial"),
+        "#!/bin/sh\nif [ \"$CLUSTERDECK_INDEX\" = 2 ]; then echo 'disk full' >&2; exit 3; fi\necho installed\n",
+    );
+    let up = deck.run(&["-o", "json", "up", spec.to_str().expect("path")]);
+    assert_eq!(up.status.code(), Some(1), "stderr: {}", text(&up.stderr));
+    let stderr = text(&up.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line reason: {stderr}");
+    assert!(stderr.contains("1 node(s) failed: agents-2"), "{stderr}");
+
+    let events = Deck::events(&up);
+    let install_ok = events
+        .iter()
+        .filter(|event| {
+            event["event"] == "step_finished" && event["step"] == "install:agent" && event["status"] == "ok"
+        })
+        .count();
+    assert_eq!(install_ok, 3, "the other three nodes installed");
+    let summary = &events.last().expect("finished")["summary"];
+    assert_eq!(summary["failures"][0]["node"], "agents-2");
+    assert_eq!(summary["failures"][0]["step"], "install:agent");
+    assert_eq!(summary["failures"][0]["error"], "exit status 3: disk full");
+    // Debuggers still run on every node: agents-3 times out, the rest fold together.
+    assert_eq!(summary["tally"]["timeout"], 1);
+    assert_eq!(summary["tally"]["pass"], 3);
+    let results = summary["results"].as_array().expect("results");
+    assert_eq!(results[0]["status"], "timeout");
+    assert_eq!(results[0]["nodes"], "agents-3");
+    assert_eq!(results[1]["nodes"], "agents-[1-2,4]");
+
+    let record = deck.record("partial");
+    assert_eq!(record["status"], "degraded");
+    let destroy = deck.run(&["destroy", "partial"]);
+    assert!(destroy.status.success(), "{}", text(&destroy.stderr));
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_exit_status_2() {
+    let deck = Deck::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["up", "no/such/spec.yaml"], "no/such/spec.yaml: cannot read the spec file"),
+        (&["destroy", "ghost"], "no cluster named \"ghost\""),
+        (&["inspect", "ghost"], "no cluster named \"ghost\""),
+        (&["run", "ghost", "--", "true"], "no cluster named \"ghost\""),
+        (&["debug", "ghost"], "no cluster named \"ghost\""),
+    ];
+    for (args, expected) in cases {
+        let output = deck.run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    }
+}
+
+#[test]
+fn unknown_role_lists_the_known_ones_and_up_twice_is_refused() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = write_spec(
+        dir.path(),
+        "name: twice\nnode_groups: [{ name: a, count: 1, roles: [web] }]\n",
+        "",
+    );
+    let spec = spec.to_str().expect("path");
+    assert!(deck.run(&["up", spec]).status.success());
+    let run = deck.run(&["run", "twice", "--role", "db", "--", "true"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run.stderr).contains("cluster \"twice\" has no role \"db\"; known: web"), "{}", text(&run.stderr));
+    let again = deck.run(&["up", spec]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already exists (status ready)"), "{}", text(&again.stderr));
+    assert!(deck.run(&["destroy", "twice"]).status.success());
+}
+
+const SLOW_INSTALL: &str = "#!/bin/sh
+# Leaves a daemon behind (in its own session, so only the label finds it),
+# then takes long enough for the test to interrupt it.
+setsid sh -c 'sleep 300' </dev/null >/dev/null 2>&1 &
+echo daemon started
+sleep 300
+";
+
+/// Starts `up` on a slow spec and waits until every node's daemon is running.
+fn start_slow_up(deck: &Deck, name: &str, dir: &std::path::Path) -> std::process::Child {
+    let spec = write_spec(
+        dir,
+        &format!("name: {name}\nnode_groups: [{{ name: n, count: 3, roles: [x] }}]\ninstall: {{ from: install.sh }}\n"),
+        SLOW_INSTALL,
+    );
+    let mut child = deck
+        .command(&["-o", "json", "up", spec.to_str().expect("path")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn up");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut started = 0;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if line.contains("daemon started") {
+            started += 1;
+            if started == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(started, 3, "every node started its daemon");
+    child
+}
+
+#[test]
+fn destroy_removes_everything_after_up_is_killed_midway() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = start_slow_up(&deck, "killed", dir.path());
+    child.kill().expect("SIGKILL clusterdeck up");
+    child.wait().expect("reap");
+
+    let record = deck.record("killed");
+    assert_eq!(record["status"], "creating", "the record shows up never finished");
+    let uid = record["uid"].as_str().expect("uid").to_owned();
+    let orphans = labelled(&uid);
+    assert!(orphans.len() >= 6, "installers and daemons outlive the killed up: {orphans:?}");
+    let node_dirs: Vec<String> = record["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|node| node["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(node_dirs.len(), 3);
+
+    let destroy = deck.run(&["destroy", "killed"]);
+    assert!(destroy.status.success(), "{}", text(&destroy.stderr));
+    assert!(labelled(&uid).is_empty(), "left running: {:?}", labelled(&uid));
+    for dir in &node_dirs {
+        assert!(!std::path::Path::new(dir).exists(), "{dir} remains");
+    }
+    assert!(!deck.state.path().join("clusters/killed").exists());
+}
+
+#[test]
+fn interrupt_cancels_promptly_and_records_state() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = start_slow_up(&deck, "interrupted", dir.path());
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let sent = Instant::now();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let status = child.wait().expect("wait");
+    assert!(sent.elapsed() < Duration::from_secs(5), "took {:?}", sent.elapsed());
+    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read");
+    assert!(stderr.contains("clusterdeck destroy interrupted"), "{stderr}");
+
+    let record = deck.record("interrupted");
+    assert_eq!(record["last_operation"]["outcome"], "cancelled");
+    let uid = record["uid"].as_str().expect("uid").to_owned();
+    let destroy = deck.run(&["destroy", "interrupted"]);
+    assert!(destroy.status.success(), "{}", text(&destroy.stderr));
+    assert!(labelled(&uid).is_empty());
+}
