@@ -1,7 +1,7 @@
 //! A small typed reader over saphyr's marked YAML tree that collects errors
 //! instead of stopping at the first, and knows the field path of every node.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,6 +13,10 @@ use super::error::{SpecError, SpecLocation};
 pub struct Reader {
     file: PathBuf,
     pub errors: Vec<SpecError>,
+    /// Where the key of each mapping value is, by node address: saphyr gives
+    /// block collections no start position, so errors about them point at
+    /// their key instead.
+    key_locations: HashMap<usize, SpecLocation>,
 }
 
 /// A node together with its field path.
@@ -56,14 +60,41 @@ impl Reader {
         Self {
             file: file.to_path_buf(),
             errors: Vec::new(),
+            key_locations: HashMap::new(),
         }
     }
 
     pub fn location(&self, node: &MarkedYamlOwned) -> SpecLocation {
-        SpecLocation {
+        self.known_location(node).unwrap_or_else(|| SpecLocation {
             file: self.file.clone(),
-            line: node.span.start.line(),
-            column: node.span.start.col() + 1,
+            line: 1,
+            column: 1,
+        })
+    }
+
+    /// The node's own position if it has one, else its key's, else that of
+    /// its first child.
+    fn known_location(&self, node: &MarkedYamlOwned) -> Option<SpecLocation> {
+        if node.span.start.line() > 0 {
+            return Some(SpecLocation {
+                file: self.file.clone(),
+                line: node.span.start.line(),
+                column: node.span.start.col() + 1,
+            });
+        }
+        if let Some(location) = self.key_locations.get(&node_address(node)) {
+            return Some(location.clone());
+        }
+        match &node.data {
+            YamlDataOwned::Mapping(mapping) => mapping
+                .iter()
+                .next()
+                .and_then(|(key, _)| self.known_location(key)),
+            YamlDataOwned::Sequence(items) => {
+                items.first().and_then(|item| self.known_location(item))
+            }
+            YamlDataOwned::Tagged(_, inner) => self.known_location(inner),
+            _ => None,
         }
     }
 
@@ -79,6 +110,9 @@ impl Reader {
             YamlDataOwned::Mapping(mapping) => {
                 let mut entries = Vec::with_capacity(mapping.len());
                 for (key, value) in mapping {
+                    if let Some(location) = self.known_location(key) {
+                        self.key_locations.insert(node_address(value), location);
+                    }
                     match scalar_text(key) {
                         Some(name) => entries.push((name, key, value, false)),
                         None => {
@@ -323,6 +357,10 @@ impl<'n> MapView<'n> {
             reader.error(Val::new(key, &path), format!("unknown field{hint}"));
         }
     }
+}
+
+fn node_address(node: &MarkedYamlOwned) -> usize {
+    std::ptr::from_ref(node) as usize
 }
 
 fn join(parent: &str, field: &str) -> String {
