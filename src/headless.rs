@@ -44,7 +44,10 @@ pub fn text_lines(event: &Event) -> Vec<String> {
     };
     match &event.kind {
         EventKind::OperationStarted { operation, cluster } => {
-            vec![line(None, format!("{} {cluster}: started", operation.as_str()))]
+            vec![line(
+                None,
+                format!("{} {cluster}: started", operation.as_str()),
+            )]
         }
         EventKind::Plan { nodes } => {
             let names: Vec<&str> = nodes.iter().map(|node| node.name.as_str()).collect();
@@ -73,8 +76,13 @@ pub fn text_lines(event: &Event) -> Vec<String> {
             percent,
             message,
         } => {
-            let percent = percent.map(|percent| format!(" {percent}%")).unwrap_or_default();
-            let message = message.as_deref().map(|text| format!(" {text}")).unwrap_or_default();
+            let percent = percent
+                .map(|percent| format!(" {percent}%"))
+                .unwrap_or_default();
+            let message = message
+                .as_deref()
+                .map(|text| format!(" {text}"))
+                .unwrap_or_default();
             vec![line(Some(node), format!("{step}:{percent}{message}"))]
         }
         EventKind::StepFinished {
@@ -95,7 +103,11 @@ pub fn text_lines(event: &Event) -> Vec<String> {
             vec![line(Some(node), text)]
         }
         EventKind::CheckResult { result } => vec![line(result.node.as_deref(), check_text(result))],
-        EventKind::Output { node, stream, line: text } => {
+        EventKind::Output {
+            node,
+            stream,
+            line: text,
+        } => {
             let mark = match stream {
                 Stream::Stdout => '|',
                 Stream::Stderr => '!',
@@ -116,7 +128,11 @@ pub fn text_lines(event: &Event) -> Vec<String> {
         } => {
             let mut lines = vec![line(
                 None,
-                format!("{} {cluster}: {}", operation.as_str(), outcome_word(*outcome)),
+                format!(
+                    "{} {cluster}: {}",
+                    operation.as_str(),
+                    outcome_word(*outcome)
+                ),
             )];
             lines.extend(summary_lines(summary));
             lines
@@ -229,7 +245,13 @@ fn folded_lines(result: &FoldedResult) -> Vec<String> {
         result.nodes,
         result.node_count
     )];
-    lines.extend(result.output.lines().take(20).map(|line| format!("      {line}")));
+    lines.extend(
+        result
+            .output
+            .lines()
+            .take(20)
+            .map(|line| format!("      {line}")),
+    );
     let more = result.output.lines().count().saturating_sub(20);
     if more > 0 {
         lines.push(format!("      ... {more} more line(s)"));
@@ -260,7 +282,9 @@ mod tests {
         }));
         assert_eq!(
             lines,
-            vec!["10:20:30.456 agents-2       install:agent: FAILED (1.5s): exit status 3: disk full"]
+            vec![
+                "10:20:30.456 agents-2       install:agent: FAILED (1.5s): exit status 3: disk full"
+            ]
         );
     }
 
@@ -305,9 +329,7 @@ mod tests {
     fn json_mode_prints_one_object_per_line() {
         let mut out = Vec::new();
         let mut printer = Printer::new(&mut out, true);
-        printer.print(&event(EventKind::NodeDestroyed {
-            node: "a-1".into(),
-        }));
+        printer.print(&event(EventKind::NodeDestroyed { node: "a-1".into() }));
         printer.print(&event(EventKind::Warning {
             message: "x".into(),
             node: None,

@@ -4,8 +4,8 @@
 pub mod backend;
 pub mod checks;
 pub mod engine;
+pub mod headless;
 pub mod node;
 pub mod spec;
 pub mod state;
 pub mod transport;
-pub mod headless;

@@ -102,8 +102,11 @@ pub trait Backend: Send + Sync {
     }
 
     /// Creates one node, recording the intent in the ledger before it acts.
-    async fn create_node(&self, ctx: &ClusterContext, plan: &NodePlan)
-    -> Result<Node, BackendError>;
+    async fn create_node(
+        &self,
+        ctx: &ClusterContext,
+        plan: &NodePlan,
+    ) -> Result<Node, BackendError>;
 
     /// Destroys a resource the ledger says may exist (created or only intended).
     async fn destroy_resource(

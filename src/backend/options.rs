@@ -84,7 +84,10 @@ pub fn resolve_options(
                 problems.push(if known.is_empty() {
                     format!("unknown option {name:?}: this backend takes no options")
                 } else {
-                    format!("unknown option {name:?}; known options: {}", known.join(", "))
+                    format!(
+                        "unknown option {name:?}; known options: {}",
+                        known.join(", ")
+                    )
                 });
             }
             Some(option) if !option.kind.accepts(value) => problems.push(format!(

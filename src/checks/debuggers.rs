@@ -60,7 +60,10 @@ mod tests {
         let spec = debugger();
         let pattern = Regex::new("running").expect("regex");
         let judge = |status, output| judge(&spec, Some(&pattern), status, output);
-        assert_eq!(judge(ExecStatus::Exited(0), "running\n").0, CheckStatus::Pass);
+        assert_eq!(
+            judge(ExecStatus::Exited(0), "running\n").0,
+            CheckStatus::Pass
+        );
         assert_eq!(
             judge(ExecStatus::Exited(0), "stopped"),
             (CheckStatus::Fail, "output does not match /running/".into())

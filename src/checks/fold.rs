@@ -9,7 +9,14 @@ use crate::engine::{CheckKind, CheckResult, CheckStatus, FoldedResult};
 /// Groups results of the same check by (status, exit code, output), failures
 /// first so they are read first.
 pub fn fold(results: &[CheckResult]) -> Vec<FoldedResult> {
-    type Key<'a> = (CheckKind, &'a str, CheckStatus, Option<i32>, &'a str, &'a str);
+    type Key<'a> = (
+        CheckKind,
+        &'a str,
+        CheckStatus,
+        Option<i32>,
+        &'a str,
+        &'a str,
+    );
     let mut groups: BTreeMap<Key<'_>, Vec<&str>> = BTreeMap::new();
     let mut order: Vec<Key<'_>> = Vec::new();
     for result in results {

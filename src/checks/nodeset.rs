@@ -20,15 +20,16 @@ pub fn compact(names: &[impl AsRef<str>]) -> String {
                 } else {
                     0
                 };
-                numbered.entry((prefix.to_owned(), width)).or_default().push(value);
+                numbered
+                    .entry((prefix.to_owned(), width))
+                    .or_default()
+                    .push(value);
             }
             _ => plain.push(name.to_owned()),
         }
     }
-    let mut parts: Vec<(String, String)> = plain
-        .into_iter()
-        .map(|name| (name.clone(), name))
-        .collect();
+    let mut parts: Vec<(String, String)> =
+        plain.into_iter().map(|name| (name.clone(), name)).collect();
     for ((prefix, width), mut numbers) in numbered {
         numbers.sort_unstable();
         numbers.dedup();

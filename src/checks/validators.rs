@@ -42,10 +42,12 @@ pub fn run_validators(
         }
     };
     if let Some(backend) = backend {
-        results.push(match resolve_options(&backend.option_schema(), &spec.backend.options) {
-            Ok(_) => outcome("backend-options", true, "backend options are valid"),
-            Err(problems) => outcome("backend-options", false, problems.join("; ")),
-        });
+        results.push(
+            match resolve_options(&backend.option_schema(), &spec.backend.options) {
+                Ok(_) => outcome("backend-options", true, "backend options are valid"),
+                Err(problems) => outcome("backend-options", false, problems.join("; ")),
+            },
+        );
     }
     results.push(unique_names(loaded));
     let total = spec.node_count();
@@ -161,7 +163,10 @@ fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Option<Validato
         outcome(
             "install-source",
             true,
-            format!("installer and {} file(s) to copy are present", install.files.len()),
+            format!(
+                "installer and {} file(s) to copy are present",
+                install.files.len()
+            ),
         )
     } else {
         outcome("install-source", false, problems.join("; "))
@@ -219,7 +224,11 @@ fn declared(
                     .any(|spec| &spec.name == option)
             });
             if !known {
-                outcome(&name, false, format!("the backend has no option {option:?}"))
+                outcome(
+                    &name,
+                    false,
+                    format!("the backend has no option {option:?}"),
+                )
             } else if loaded.spec.backend.options.contains_key(option) {
                 outcome(&name, true, format!("backend option {option} is set"))
             } else {

@@ -51,7 +51,8 @@ impl From<EngineError> for Failure {
 
 pub async fn execute(cli: Cli) -> Result<(), Failure> {
     let json = cli.output == OutputFormat::Json;
-    let store = StateStore::locate(cli.state_dir.clone()).map_err(|err| Failure::Input(err.to_string()))?;
+    let store =
+        StateStore::locate(cli.state_dir.clone()).map_err(|err| Failure::Input(err.to_string()))?;
     match cli.command {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -59,7 +60,10 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::List => views::list(&store, json),
-        Command::Inspect { name, json: as_json } => views::inspect(&store, &name, json || as_json),
+        Command::Inspect {
+            name,
+            json: as_json,
+        } => views::inspect(&store, &name, json || as_json),
         Command::Validate { spec } => {
             let loaded = load_spec(&spec)?;
             let (engine, _events) = engine(store, cli.parallel, CancellationToken::new());
@@ -68,13 +72,22 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::Up { spec } => {
             let loaded = load_spec(&spec)?;
-            operate(store, cli.parallel, json, |engine| async move { engine.up(&loaded).await }).await
+            operate(store, cli.parallel, json, |engine| async move {
+                engine.up(&loaded).await
+            })
+            .await
         }
         Command::Destroy { name } => {
-            operate(store, cli.parallel, json, |engine| async move { engine.destroy(&name).await }).await
+            operate(store, cli.parallel, json, |engine| async move {
+                engine.destroy(&name).await
+            })
+            .await
         }
         Command::Debug { name } => {
-            operate(store, cli.parallel, json, |engine| async move { engine.debug(&name).await }).await
+            operate(store, cli.parallel, json, |engine| async move {
+                engine.debug(&name).await
+            })
+            .await
         }
         Command::Run {
             name,
@@ -96,7 +109,10 @@ fn load_spec(path: &std::path::Path) -> Result<LoadedSpec, Failure> {
     LoadedSpec::from_file(path).map_err(|errors| {
         let count = errors.len();
         let plural = if count == 1 { "" } else { "s" };
-        Failure::Input(format!("{errors}\n{count} error{plural} in {}", path.display()))
+        Failure::Input(format!(
+            "{errors}\n{count} error{plural} in {}",
+            path.display()
+        ))
     })
 }
 
@@ -113,7 +129,10 @@ fn engine(
     store: StateStore,
     parallel: u16,
     cancel: CancellationToken,
-) -> (Engine, tokio::sync::mpsc::UnboundedReceiver<clusterdeck::engine::Event>) {
+) -> (
+    Engine,
+    tokio::sync::mpsc::UnboundedReceiver<clusterdeck::engine::Event>,
+) {
     let (sink, events) = EventSink::channel();
     (
         Engine::new(store, sink, cancel).with_parallel(usize::from(parallel)),
@@ -124,7 +143,12 @@ fn engine(
 /// Runs an operation as a task while printing its events as they come.
 /// Ctrl-C (or SIGTERM) cancels it; the engine then stops its commands and
 /// records what exists before the operation returns.
-async fn operate<F, Fut>(store: StateStore, parallel: u16, json: bool, operation: F) -> Result<(), Failure>
+async fn operate<F, Fut>(
+    store: StateStore,
+    parallel: u16,
+    json: bool,
+    operation: F,
+) -> Result<(), Failure>
 where
     F: FnOnce(Engine) -> Fut,
     Fut: std::future::Future<Output = Result<OperationReport, EngineError>> + Send + 'static,
@@ -151,9 +175,10 @@ where
 
 async fn cancel_on_signal(cancel: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return;
     };
     tokio::select! {
@@ -161,7 +186,10 @@ async fn cancel_on_signal(cancel: CancellationToken) {
         _ = terminate.recv() => {}
     }
     if std::io::stderr().is_terminal() {
-        let _ = writeln!(std::io::stderr(), "cancelling: stopping node commands and recording state...");
+        let _ = writeln!(
+            std::io::stderr(),
+            "cancelling: stopping node commands and recording state..."
+        );
     }
     cancel.cancel();
 }

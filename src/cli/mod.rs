@@ -123,7 +123,14 @@ mod tests {
     #[test]
     fn run_takes_the_command_after_the_separator() {
         let cli = Cli::try_parse_from([
-            "clusterdeck", "run", "demo", "--role", "agent", "--", "echo", "hi there",
+            "clusterdeck",
+            "run",
+            "demo",
+            "--role",
+            "agent",
+            "--",
+            "echo",
+            "hi there",
         ])
         .expect("parses");
         match cli.command {
@@ -140,8 +147,18 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(
-            Cli::try_parse_from(["clusterdeck", "run", "demo", "--role", "a", "--group", "b", "--", "x"])
-                .is_err()
+            Cli::try_parse_from([
+                "clusterdeck",
+                "run",
+                "demo",
+                "--role",
+                "a",
+                "--group",
+                "b",
+                "--",
+                "x"
+            ])
+            .is_err()
         );
     }
 }

@@ -23,7 +23,9 @@ fn capabilities(record: &ClusterRecord) -> Vec<&'static str> {
 }
 
 pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
-    let records = store.list().map_err(|err| Failure::Input(err.to_string()))?;
+    let records = store
+        .list()
+        .map_err(|err| Failure::Input(err.to_string()))?;
     if json {
         let rows: Vec<serde_json::Value> = records
             .iter()
@@ -76,7 +78,9 @@ pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
 }
 
 pub fn inspect(store: &StateStore, name: &str, json: bool) -> Result<(), Failure> {
-    let record = store.load(name).map_err(|err| Failure::Input(err.to_string()))?;
+    let record = store
+        .load(name)
+        .map_err(|err| Failure::Input(err.to_string()))?;
     if json {
         let text = serde_json::to_string_pretty(&record)
             .map_err(|err| Failure::Failed(err.to_string()))?;
@@ -139,8 +143,15 @@ pub fn validation(
     } else {
         let mut text = String::from("validators:\n");
         for outcome in validators {
-            let word = if outcome.status == CheckStatus::Pass { "pass" } else { "FAIL" };
-            text.push_str(&format!("  {word:<4} {}: {}\n", outcome.name, outcome.message));
+            let word = if outcome.status == CheckStatus::Pass {
+                "pass"
+            } else {
+                "FAIL"
+            };
+            text.push_str(&format!(
+                "  {word:<4} {}: {}\n",
+                outcome.name, outcome.message
+            ));
         }
         text.push_str(&format!(
             "plan for cluster {} on backend {}:\n",
@@ -168,13 +179,18 @@ pub fn validation(
             ));
         }
         if let Some(installer) = &plan.installer {
-            text.push_str(&format!("  install {installer} on every node, once per role\n"));
+            text.push_str(&format!(
+                "  install {installer} on every node, once per role\n"
+            ));
         }
         for file in &plan.files {
             text.push_str(&format!("  copy {file}\n"));
         }
         if !plan.debuggers.is_empty() {
-            text.push_str(&format!("  then run debuggers: {}\n", plan.debuggers.join(", ")));
+            text.push_str(&format!(
+                "  then run debuggers: {}\n",
+                plan.debuggers.join(", ")
+            ));
         }
         out(&text);
     }

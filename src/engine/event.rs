@@ -228,8 +228,7 @@ mod tests {
                 },
             },
         };
-        let value: serde_json::Value =
-            serde_json::to_value(&event).expect("serializes");
+        let value: serde_json::Value = serde_json::to_value(&event).expect("serializes");
         assert_eq!(value["event"], "check_result");
         assert_eq!(value["kind"], "debugger");
         assert_eq!(value["status"], "timeout");

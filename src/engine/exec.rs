@@ -113,10 +113,16 @@ mod tests {
 
     #[test]
     fn progress_lines_parse_with_or_without_a_percentage() {
-        assert_eq!(parse_progress("40 unpacking"), (Some(40), Some("unpacking".into())));
+        assert_eq!(
+            parse_progress("40 unpacking"),
+            (Some(40), Some("unpacking".into()))
+        );
         assert_eq!(parse_progress("75%"), (Some(75), None));
         assert_eq!(parse_progress("250 x"), (None, Some("250 x".into())));
-        assert_eq!(parse_progress("starting services"), (None, Some("starting services".into())));
+        assert_eq!(
+            parse_progress("starting services"),
+            (None, Some("starting services".into()))
+        );
     }
 
     #[tokio::test]

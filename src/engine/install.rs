@@ -59,7 +59,9 @@ impl Engine {
         };
         let material = &material;
         fan_out(running, self.parallel, |node| async move {
-            self.install_node(backend, ctx, node, nodes, material).await.err()
+            self.install_node(backend, ctx, node, nodes, material)
+                .await
+                .err()
         })
         .await
         .into_iter()

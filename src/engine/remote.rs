@@ -33,14 +33,22 @@ impl Target {
         let (selected, what, known): (Vec<&Node>, String, Vec<String>) = match self {
             Self::All => (nodes.iter().collect(), "nodes".into(), Vec::new()),
             Self::Role(role) => (
-                nodes.iter().filter(|node| node.roles.contains(role)).collect(),
+                nodes
+                    .iter()
+                    .filter(|node| node.roles.contains(role))
+                    .collect(),
                 format!("role {role:?}"),
                 record.spec.roles(),
             ),
             Self::Group(group) => (
                 nodes.iter().filter(|node| &node.group == group).collect(),
                 format!("group {group:?}"),
-                record.spec.node_groups.iter().map(|group| group.name.clone()).collect(),
+                record
+                    .spec
+                    .node_groups
+                    .iter()
+                    .map(|group| group.name.clone())
+                    .collect(),
             ),
             Self::Node(name) => (
                 nodes.iter().filter(|node| &node.name == name).collect(),
@@ -94,7 +102,8 @@ impl Engine {
                 &judge_command,
             )
             .await;
-        let report = self.close_checks(OperationKind::Run, cluster, targets_len(&results), &results);
+        let report =
+            self.close_checks(OperationKind::Run, cluster, targets_len(&results), &results);
         self.remember(&mut record, OperationKind::Run, started_at, &report);
         Ok(report)
     }

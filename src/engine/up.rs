@@ -2,7 +2,9 @@
 
 use std::time::Instant;
 
-use super::event::{CheckKind, CheckResult, CheckStatus, EventKind, OperationKind, Outcome, PlannedNode, StepStatus};
+use super::event::{
+    CheckKind, CheckResult, CheckStatus, EventKind, OperationKind, Outcome, PlannedNode, StepStatus,
+};
 use super::exec::fan_out;
 use super::plan::{UpPlan, plan_nodes};
 use super::summary::{NodeFailure, Summary, ValidatorOutcome};
@@ -21,7 +23,10 @@ impl Engine {
             Ok(backend) => Ok(backend.as_ref()),
             Err(problem) => Err(problem.as_str()),
         };
-        (run_validators(loaded, backend_ref), UpPlan::of(&loaded.spec))
+        (
+            run_validators(loaded, backend_ref),
+            UpPlan::of(&loaded.spec),
+        )
     }
 
     pub async fn up(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
@@ -70,9 +75,7 @@ impl Engine {
                 drop(lock);
                 // Nothing was created; leave no trace of the attempt.
                 let _ = self.store.remove(name);
-                summary.reason = Some(format!(
-                    "{failed} validator(s) failed; nothing was created"
-                ));
+                summary.reason = Some(format!("{failed} validator(s) failed; nothing was created"));
                 return Ok(self.finish(OperationKind::Up, name, Outcome::Failed, summary));
             }
         };
@@ -179,7 +182,8 @@ impl Engine {
             });
             match result {
                 Ok(node) => {
-                    self.events.emit(EventKind::NodeCreated { node: node.clone() });
+                    self.events
+                        .emit(EventKind::NodeCreated { node: node.clone() });
                     Ok(node)
                 }
                 Err(err) => Err((plan, err.to_string())),
@@ -236,7 +240,11 @@ impl Summary {
     pub fn failure_reason(&self) -> String {
         let mut parts = Vec::new();
         if !self.failures.is_empty() {
-            let nodes: Vec<&str> = self.failures.iter().map(|failure| failure.node.as_str()).collect();
+            let nodes: Vec<&str> = self
+                .failures
+                .iter()
+                .map(|failure| failure.node.as_str())
+                .collect();
             parts.push(format!(
                 "{} node(s) failed: {}",
                 nodes.len(),

@@ -185,11 +185,13 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
                 reader.error(val, "expected a path or a URL, found an empty string");
                 return None;
             }
-            Some(if text.starts_with("http://") || text.starts_with("https://") {
-                InstallSource::Url(text)
-            } else {
-                InstallSource::Path(PathBuf::from(text))
-            })
+            Some(
+                if text.starts_with("http://") || text.starts_with("https://") {
+                    InstallSource::Url(text)
+                } else {
+                    InstallSource::Path(PathBuf::from(text))
+                },
+            )
         });
     let config = match map.take("config") {
         Some((path, node)) => reader.json(Val::new(node, &path)),
@@ -250,9 +252,12 @@ fn read_files(reader: &mut Reader, val: Val<'_>) -> Option<Vec<FileCopy>> {
 pub fn is_contained_relative(path: &str) -> bool {
     let path = Path::new(path);
     !path.as_os_str().is_empty()
-        && path
-            .components()
-            .all(|part| matches!(part, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        && path.components().all(|part| {
+            matches!(
+                part,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 fn read_checks(reader: &mut Reader, val: Val<'_>) -> Option<ChecksSpec> {
@@ -293,7 +298,8 @@ const VALIDATOR_RULES: &[&str] = &["role-count", "required-option"];
 
 fn read_validator(reader: &mut Reader, val: Val<'_>) -> Option<ValidatorSpec> {
     let mut map = reader.map(val)?;
-    let (rule_path, rule_node) = map.require(reader, "rule", "one of: role-count, required-option")?;
+    let (rule_path, rule_node) =
+        map.require(reader, "rule", "one of: role-count, required-option")?;
     let rule_val = Val::new(rule_node, &rule_path);
     let rule = reader.string(rule_val)?;
     let spec = match rule.as_str() {
@@ -308,7 +314,10 @@ fn read_validator(reader: &mut Reader, val: Val<'_>) -> Option<ValidatorSpec> {
             let (equals, min, max) = (bound("equals"), bound("min"), bound("max"));
             let (equals, min, max) = (equals?, min?, max?);
             if equals.is_none() && min.is_none() && max.is_none() {
-                reader.error(val, "role-count needs at least one of `equals`, `min`, `max`");
+                reader.error(
+                    val,
+                    "role-count needs at least one of `equals`, `min`, `max`",
+                );
             }
             map.finish(reader, &["rule", "role", "equals", "min", "max"]);
             ValidatorSpec::RoleCount {
@@ -354,14 +363,21 @@ fn read_debugger(reader: &mut Reader, val: Val<'_>) -> Option<DebuggerSpec> {
     let expect = match map.take("expect") {
         Some((path, node)) => {
             let val = Val::new(node, &path);
-            reader.string(val).and_then(|pattern| match regex::Regex::new(&pattern) {
-                Ok(_) => Some(Some(pattern)),
-                Err(err) => {
-                    let detail = err.to_string().lines().last().unwrap_or_default().to_owned();
-                    reader.error(val, format!("expected a regular expression: {detail}"));
-                    None
-                }
-            })
+            reader
+                .string(val)
+                .and_then(|pattern| match regex::Regex::new(&pattern) {
+                    Ok(_) => Some(Some(pattern)),
+                    Err(err) => {
+                        let detail = err
+                            .to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or_default()
+                            .to_owned();
+                        reader.error(val, format!("expected a regular expression: {detail}"));
+                        None
+                    }
+                })
         }
         None => Some(None),
     };
@@ -417,7 +433,9 @@ mod tests {
         let text = "name: demo\nnode_groups:\n  - name: masters\n    count: 1\n  - name: agents\n    count: three\n";
         assert_eq!(
             errors(text),
-            vec![r#"cluster.yaml:6:12: node_groups[1].count: expected a whole number ≥ 0, found "three""#]
+            vec![
+                r#"cluster.yaml:6:12: node_groups[1].count: expected a whole number ≥ 0, found "three""#
+            ]
         );
     }
 
@@ -426,19 +444,37 @@ mod tests {
         let text = "name: demo\nnodegroups: []\nbackend: {kind: local, optons: {}}\nchecks:\n  debuggers:\n    - {name: x, run: true, timeout: soon}\n";
         let found = errors(text);
         assert_eq!(found.len(), 5, "{found:#?}");
-        assert!(found[0].starts_with("cluster.yaml:1:1: missing required field `node_groups`"), "{found:#?}");
-        assert!(found[1].contains("nodegroups: unknown field; did you mean `node_groups`?"), "{found:#?}");
-        assert!(found[2].contains("backend.optons: unknown field; did you mean `options`?"), "{found:#?}");
-        assert!(found[3].contains("checks.debuggers[0].run: expected a string, found true"), "{found:#?}");
-        assert!(found[4].contains("checks.debuggers[0].timeout: expected a duration"), "{found:#?}");
+        assert!(
+            found[0].starts_with("cluster.yaml:1:1: missing required field `node_groups`"),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].contains("nodegroups: unknown field; did you mean `node_groups`?"),
+            "{found:#?}"
+        );
+        assert!(
+            found[2].contains("backend.optons: unknown field; did you mean `options`?"),
+            "{found:#?}"
+        );
+        assert!(
+            found[3].contains("checks.debuggers[0].run: expected a string, found true"),
+            "{found:#?}"
+        );
+        assert!(
+            found[4].contains("checks.debuggers[0].timeout: expected a duration"),
+            "{found:#?}"
+        );
     }
 
     #[test]
     fn missing_field_in_a_nested_mapping_points_at_the_mapping() {
-        let text = "name: demo\nnode_groups:\n  - name: a\n    count: 1\n  - name: b\n    roles: [x]\n";
+        let text =
+            "name: demo\nnode_groups:\n  - name: a\n    count: 1\n  - name: b\n    roles: [x]\n";
         assert_eq!(
             errors(text),
-            vec!["cluster.yaml:5:5: node_groups[1]: missing required field `count` (a whole number ≥ 0)"]
+            vec![
+                "cluster.yaml:5:5: node_groups[1]: missing required field `count` (a whole number ≥ 0)"
+            ]
         );
     }
 

@@ -187,10 +187,7 @@ impl Reader {
             YamlDataOwned::Value(ScalarOwned::Integer(number)) => match u32::try_from(*number) {
                 Ok(number) => Some(number),
                 Err(_) => {
-                    self.error(
-                        val,
-                        format!("expected a whole number ≥ 0, found {number}"),
-                    );
+                    self.error(val, format!("expected a whole number ≥ 0, found {number}"));
                     None
                 }
             },

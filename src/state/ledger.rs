@@ -98,7 +98,10 @@ impl Ledger {
             path: self.path.clone(),
             source,
         };
-        let mut file = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         file.write_all(&line).map_err(io)?;
         file.sync_data().map_err(io)
     }
@@ -160,7 +163,7 @@ impl Ledger {
             .into_iter()
             .filter_map(|slot| {
                 let (action, id) = latest.remove(&slot)?;
-                (action != LedgerAction::Destroyed).then(|| OutstandingResource {
+                (action != LedgerAction::Destroyed).then_some(OutstandingResource {
                     kind: slot.0,
                     key: slot.1,
                     id,
@@ -213,8 +216,11 @@ mod tests {
         )
         .expect("write");
         assert_eq!(Ledger::outstanding(&path).expect("read").len(), 1);
-        std::fs::write(&path, "garbage\n{\"action\":\"intent\",\"kind\":\"k\",\"key\":\"a\"}\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "garbage\n{\"action\":\"intent\",\"kind\":\"k\",\"key\":\"a\"}\n",
+        )
+        .expect("write");
         assert!(matches!(
             Ledger::outstanding(&path),
             Err(StateError::Corrupt { .. })

@@ -168,11 +168,7 @@ impl StateStore {
 
     /// Every readable record; damaged ones are returned as errors beside them.
     pub fn list(&self) -> Result<Vec<Result<ClusterRecord, StateError>>, StateError> {
-        Ok(self
-            .names()?
-            .iter()
-            .map(|name| self.load(name))
-            .collect())
+        Ok(self.names()?.iter().map(|name| self.load(name)).collect())
     }
 
     /// Removes a cluster's directory once everything in it is destroyed.

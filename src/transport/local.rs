@@ -95,7 +95,9 @@ impl Transport for LocalTransport {
             )
         };
         tokio::pin!(pump);
-        let deadline = request.timeout.map(|limit| tokio::time::Instant::now() + limit);
+        let deadline = request
+            .timeout
+            .map(|limit| tokio::time::Instant::now() + limit);
         let mut pumped = false;
         let status = loop {
             tokio::select! {
@@ -179,7 +181,11 @@ fn exit_status(status: std::process::ExitStatus) -> ExecStatus {
     }
 }
 
-async fn pump_lines<R: AsyncRead + Unpin>(reader: Option<R>, stream: Stream, on_line: LineSink<'_>) {
+async fn pump_lines<R: AsyncRead + Unpin>(
+    reader: Option<R>,
+    stream: Stream,
+    on_line: LineSink<'_>,
+) {
     let Some(reader) = reader else { return };
     let mut reader = BufReader::new(reader);
     let mut buffer = Vec::new();
@@ -202,10 +208,17 @@ mod tests {
     use super::*;
 
     fn transport(dir: &Path) -> LocalTransport {
-        LocalTransport::new(dir.to_path_buf(), vec![("CLUSTERDECK_NODE".into(), "n-1".into())])
+        LocalTransport::new(
+            dir.to_path_buf(),
+            vec![("CLUSTERDECK_NODE".into(), "n-1".into())],
+        )
     }
 
-    async fn run(transport: &LocalTransport, command: &str, timeout: Option<Duration>) -> (ExecStatus, Vec<(Stream, String)>) {
+    async fn run(
+        transport: &LocalTransport,
+        command: &str,
+        timeout: Option<Duration>,
+    ) -> (ExecStatus, Vec<(Stream, String)>) {
         let lines = Mutex::new(Vec::new());
         let sink = |stream: Stream, line: &str| {
             lines.lock().expect("lock").push((stream, line.to_owned()));
@@ -226,9 +239,17 @@ mod tests {
     async fn streams_both_outputs_with_the_node_environment() {
         let dir = tempfile::tempdir().expect("tempdir");
         let local = transport(dir.path());
-        let (status, lines) = run(&local, "echo out $CLUSTERDECK_NODE; echo err >&2; exit 3", None).await;
+        let (status, lines) = run(
+            &local,
+            "echo out $CLUSTERDECK_NODE; echo err >&2; exit 3",
+            None,
+        )
+        .await;
         assert_eq!(status, ExecStatus::Exited(3));
-        assert!(lines.contains(&(Stream::Stdout, "out n-1".into())), "{lines:?}");
+        assert!(
+            lines.contains(&(Stream::Stdout, "out n-1".into())),
+            "{lines:?}"
+        );
         assert!(lines.contains(&(Stream::Stderr, "err".into())), "{lines:?}");
     }
 
@@ -258,7 +279,10 @@ mod tests {
         let (status, _) = run(&local, &command, Some(Duration::from_millis(200))).await;
         assert_eq!(status, ExecStatus::TimedOut);
         tokio::time::sleep(Duration::from_millis(1300)).await;
-        assert!(!marker.exists(), "a child of the timed-out command kept running");
+        assert!(
+            !marker.exists(),
+            "a child of the timed-out command kept running"
+        );
     }
 
     #[tokio::test]
@@ -269,7 +293,10 @@ mod tests {
             .put(Upload::Bytes(b"hi"), "a/b.txt", 0o640)
             .await
             .expect("put");
-        assert_eq!(std::fs::read(dir.path().join("a/b.txt")).expect("read"), b"hi");
+        assert_eq!(
+            std::fs::read(dir.path().join("a/b.txt")).expect("read"),
+            b"hi"
+        );
         assert!(matches!(
             local.put(Upload::Bytes(b"x"), "../x", 0o600).await,
             Err(TransportError::PathEscapes(_))

@@ -89,7 +89,11 @@ impl Backend for LocalBackend {
     }
 
     fn validate(&self, spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
-        let root = spec.backend.options.get("root").and_then(|root| root.as_str());
+        let root = spec
+            .backend
+            .options
+            .get("root")
+            .and_then(|root| root.as_str());
         match root {
             Some(root) if !Path::new(root).is_absolute() => vec![ValidatorOutcome {
                 name: "local-root".to_owned(),
@@ -146,7 +150,12 @@ impl Backend for LocalBackend {
             .id
             .as_ref()
             .map_or_else(|| Self::node_dir(ctx, &resource.key), PathBuf::from);
-        stop_labelled(NODE_DIR_ENV, &dir.display().to_string(), Self::stop_grace(ctx)).await;
+        stop_labelled(
+            NODE_DIR_ENV,
+            &dir.display().to_string(),
+            Self::stop_grace(ctx),
+        )
+        .await;
         match tokio::fs::remove_dir_all(&dir).await {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}

@@ -42,7 +42,11 @@ pub async fn stop_labelled(name: &str, value: &str, grace: Duration) -> usize {
         if pids.is_empty() {
             break;
         }
-        let signal = if round == 0 { Signal::SIGTERM } else { Signal::SIGKILL };
+        let signal = if round == 0 {
+            Signal::SIGTERM
+        } else {
+            Signal::SIGKILL
+        };
         for pid in &pids {
             let _ = kill(Pid::from_raw(*pid), signal);
             signalled.insert(*pid);
@@ -87,8 +91,14 @@ mod tests {
         assert_eq!(found, vec![i32::try_from(labelled.id()).expect("pid")]);
         let stopped = stop_labelled("CLUSTERDECK_TEST_LABEL", &label, Duration::from_secs(2)).await;
         assert_eq!(stopped, 1);
-        assert!(labelled.wait().expect("wait").code().is_none(), "killed by a signal");
-        assert!(other.try_wait().expect("try_wait").is_none(), "the other one runs on");
+        assert!(
+            labelled.wait().expect("wait").code().is_none(),
+            "killed by a signal"
+        );
+        assert!(
+            other.try_wait().expect("try_wait").is_none(),
+            "the other one runs on"
+        );
         other.kill().expect("kill");
         other.wait().expect("wait");
     }
