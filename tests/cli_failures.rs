@@ -38,7 +38,9 @@ fn one_failing_node_does_not_stop_the_others_and_timeouts_are_reported() {
     let install_ok = events
         .iter()
         .filter(|event| {
-            event["event"] == "step_finished" && event["step"] == "install:agent" && event["status"] == "ok"
+            event["event"] == "step_finished"
+                && event["step"] == "install:agent"
+                && event["status"] == "ok"
         })
         .count();
     assert_eq!(install_ok, 3, "the other three nodes installed");
@@ -64,10 +66,16 @@ fn one_failing_node_does_not_stop_the_others_and_timeouts_are_reported() {
 fn bad_input_gets_one_clear_line_and_exit_status_2() {
     let deck = Deck::new();
     let cases: &[(&[&str], &str)] = &[
-        (&["up", "no/such/spec.yaml"], "no/such/spec.yaml: cannot read the spec file"),
+        (
+            &["up", "no/such/spec.yaml"],
+            "no/such/spec.yaml: cannot read the spec file",
+        ),
         (&["destroy", "ghost"], "no cluster named \"ghost\""),
         (&["inspect", "ghost"], "no cluster named \"ghost\""),
-        (&["run", "ghost", "--", "true"], "no cluster named \"ghost\""),
+        (
+            &["run", "ghost", "--", "true"],
+            "no cluster named \"ghost\"",
+        ),
         (&["debug", "ghost"], "no cluster named \"ghost\""),
     ];
     for (args, expected) in cases {
@@ -76,7 +84,10 @@ fn bad_input_gets_one_clear_line_and_exit_status_2() {
         let stderr = text(&output.stderr);
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
     }
 }
 
@@ -93,10 +104,18 @@ fn unknown_role_lists_the_known_ones_and_up_twice_is_refused() {
     assert!(deck.run(&["up", spec]).status.success());
     let run = deck.run(&["run", "twice", "--role", "db", "--", "true"]);
     assert_eq!(run.status.code(), Some(2));
-    assert!(text(&run.stderr).contains("cluster \"twice\" has no role \"db\"; known: web"), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("cluster \"twice\" has no role \"db\"; known: web"),
+        "{}",
+        text(&run.stderr)
+    );
     let again = deck.run(&["up", spec]);
     assert_eq!(again.status.code(), Some(2));
-    assert!(text(&again.stderr).contains("already exists (status ready)"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("already exists (status ready)"),
+        "{}",
+        text(&again.stderr)
+    );
     assert!(deck.run(&["destroy", "twice"]).status.success());
 }
 
@@ -112,7 +131,9 @@ sleep 300
 fn start_slow_up(deck: &Deck, name: &str, dir: &std::path::Path) -> std::process::Child {
     let spec = write_spec(
         dir,
-        &format!("name: {name}\nnode_groups: [{{ name: n, count: 3, roles: [x] }}]\ninstall: {{ from: install.sh }}\n"),
+        &format!(
+            "name: {name}\nnode_groups: [{{ name: n, count: 3, roles: [x] }}]\ninstall: {{ from: install.sh }}\n"
+        ),
         SLOW_INSTALL,
     );
     let mut child = deck
@@ -145,10 +166,16 @@ fn destroy_removes_everything_after_up_is_killed_midway() {
     child.wait().expect("reap");
 
     let record = deck.record("killed");
-    assert_eq!(record["status"], "creating", "the record shows up never finished");
+    assert_eq!(
+        record["status"], "creating",
+        "the record shows up never finished"
+    );
     let uid = record["uid"].as_str().expect("uid").to_owned();
     let orphans = labelled(&uid);
-    assert!(orphans.len() >= 6, "installers and daemons outlive the killed up: {orphans:?}");
+    assert!(
+        orphans.len() >= 6,
+        "installers and daemons outlive the killed up: {orphans:?}"
+    );
     let node_dirs: Vec<String> = record["nodes"]
         .as_array()
         .expect("nodes")
@@ -159,7 +186,11 @@ fn destroy_removes_everything_after_up_is_killed_midway() {
 
     let destroy = deck.run(&["destroy", "killed"]);
     assert!(destroy.status.success(), "{}", text(&destroy.stderr));
-    assert!(labelled(&uid).is_empty(), "left running: {:?}", labelled(&uid));
+    assert!(
+        labelled(&uid).is_empty(),
+        "left running: {:?}",
+        labelled(&uid)
+    );
     for dir in &node_dirs {
         assert!(!std::path::Path::new(dir).exists(), "{dir} remains");
     }
@@ -175,11 +206,19 @@ fn interrupt_cancels_promptly_and_records_state() {
     let sent = Instant::now();
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
     let status = child.wait().expect("wait");
-    assert!(sent.elapsed() < Duration::from_secs(5), "took {:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        sent.elapsed()
+    );
     assert_eq!(status.code(), Some(130));
     let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read");
-    assert!(stderr.contains("clusterdeck destroy interrupted"), "{stderr}");
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read");
+    assert!(
+        stderr.contains("clusterdeck destroy interrupted"),
+        "{stderr}"
+    );
 
     let record = deck.record("interrupted");
     assert_eq!(record["last_operation"]["outcome"], "cancelled");

@@ -49,10 +49,21 @@ fn quickstart_up_run_debug_destroy_leaves_nothing_behind() {
         "the installer leaves one service per node running"
     );
 
-    let run = deck.run(&["run", "quickstart", "--role", "agent", "--", "echo", "hi from $CLUSTERDECK_GROUP"]);
+    let run = deck.run(&[
+        "run",
+        "quickstart",
+        "--role",
+        "agent",
+        "--",
+        "echo",
+        "hi from $CLUSTERDECK_GROUP",
+    ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     let stdout = text(&run.stdout);
-    assert!(stdout.contains("pass exit 0 on agents-[1-3] (3)"), "{stdout}");
+    assert!(
+        stdout.contains("pass exit 0 on agents-[1-3] (3)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("      hi from agents"), "{stdout}");
 
     let debug = deck.run(&["debug", "quickstart"]);
@@ -60,11 +71,19 @@ fn quickstart_up_run_debug_destroy_leaves_nothing_behind() {
     assert!(text(&debug.stdout).contains("results: 4 pass, 0 fail, 0 timeout, 0 unreachable"));
 
     let list = deck.run(&["list"]);
-    assert!(text(&list.stdout).contains("quickstart"), "{}", text(&list.stdout));
+    assert!(
+        text(&list.stdout).contains("quickstart"),
+        "{}",
+        text(&list.stdout)
+    );
 
     let destroy = deck.run(&["destroy", "quickstart"]);
     assert!(destroy.status.success(), "{}", text(&destroy.stderr));
-    assert!(labelled(&uid).is_empty(), "processes left: {:?}", labelled(&uid));
+    assert!(
+        labelled(&uid).is_empty(),
+        "processes left: {:?}",
+        labelled(&uid)
+    );
     for dir in &node_dirs {
         assert!(!std::path::Path::new(dir).exists(), "{dir} still exists");
     }
@@ -78,7 +97,16 @@ fn help_version_and_completions_work() {
     let deck = Deck::new();
     let help = deck.run(&["--help"]);
     assert!(help.status.success());
-    for command in ["up", "destroy", "list", "inspect", "validate", "run", "debug", "completions"] {
+    for command in [
+        "up",
+        "destroy",
+        "list",
+        "inspect",
+        "validate",
+        "run",
+        "debug",
+        "completions",
+    ] {
         assert!(text(&help.stdout).contains(command), "help lacks {command}");
     }
     let completions = deck.run(&["completions", "bash"]);

@@ -21,7 +21,10 @@ fn fixtures(dir: &str) -> Vec<std::path::PathBuf> {
 }
 
 fn validate(deck: &Deck, spec: &Path) -> std::process::Output {
-    let name = spec.file_name().and_then(|name| name.to_str()).expect("name");
+    let name = spec
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("name");
     deck.command(&["validate", name])
         .current_dir(spec.parent().expect("dir"))
         .output()
@@ -33,7 +36,8 @@ fn invalid_specs_produce_exactly_their_errors() {
     let deck = Deck::new();
     let mut mismatches = Vec::new();
     for spec in fixtures("invalid") {
-        let expected = std::fs::read_to_string(spec.with_extension("err")).expect("paired .err file");
+        let expected =
+            std::fs::read_to_string(spec.with_extension("err")).expect("paired .err file");
         let output = validate(&deck, &spec);
         let stderr = text(&output.stderr);
         if output.status.code() != Some(2) || stderr != expected {
@@ -52,32 +56,51 @@ fn rejected_specs_fail_their_validators_and_create_nothing() {
     let deck = Deck::new();
     let mut mismatches = Vec::new();
     for spec in fixtures("rejected") {
-        let expected = std::fs::read_to_string(spec.with_extension("expect")).expect("paired .expect file");
+        let expected =
+            std::fs::read_to_string(spec.with_extension("expect")).expect("paired .expect file");
         let output = validate(&deck, &spec);
         let stdout = text(&output.stdout);
         if output.status.code() != Some(1) {
-            mismatches.push(format!("{}: exit {:?}", spec.display(), output.status.code()));
+            mismatches.push(format!(
+                "{}: exit {:?}",
+                spec.display(),
+                output.status.code()
+            ));
         }
         for line in expected.lines().filter(|line| !line.trim().is_empty()) {
             if !stdout.lines().any(|got| got == line) {
-                mismatches.push(format!("{}: missing line {line:?} in\n{stdout}", spec.display()));
+                mismatches.push(format!(
+                    "{}: missing line {line:?} in\n{stdout}",
+                    spec.display()
+                ));
             }
         }
         // `up` refuses the same spec before creating anything.
-        let name = spec.file_name().and_then(|name| name.to_str()).expect("name");
+        let name = spec
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("name");
         let up = deck
             .command(&["up", name])
             .current_dir(spec.parent().expect("dir"))
             .output()
             .expect("run up");
         if up.status.code() != Some(1) || !text(&up.stderr).contains("nothing was created") {
-            mismatches.push(format!("{}: up gave {:?}: {}", spec.display(), up.status.code(), text(&up.stderr)));
+            mismatches.push(format!(
+                "{}: up gave {:?}: {}",
+                spec.display(),
+                up.status.code(),
+                text(&up.stderr)
+            ));
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     assert!(
         !deck.state.path().join("clusters").exists()
-            || std::fs::read_dir(deck.state.path().join("clusters")).expect("dir").next().is_none(),
+            || std::fs::read_dir(deck.state.path().join("clusters"))
+                .expect("dir")
+                .next()
+                .is_none(),
         "a rejected spec left state behind"
     );
 }

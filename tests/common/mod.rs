@@ -74,7 +74,9 @@ pub fn labelled(uid: &str) -> Vec<u32> {
 pub fn write_spec(dir: &Path, spec: &str, installer: &str) -> PathBuf {
     let installer_path = dir.join("install.sh");
     std::fs::write(&installer_path, installer).expect("write installer");
-    let mut perms = std::fs::metadata(&installer_path).expect("meta").permissions();
+    let mut perms = std::fs::metadata(&installer_path)
+        .expect("meta")
+        .permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&installer_path, perms).expect("chmod");
     let spec_path = dir.join("spec.yaml");
