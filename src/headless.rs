@@ -50,14 +50,21 @@ pub fn text_lines(event: &Event) -> Vec<String> {
             )]
         }
         EventKind::Plan { nodes } => {
-            let names: Vec<&str> = nodes.iter().map(|node| node.name.as_str()).collect();
+            // Group by group, in spec order, so the plan reads like the spec.
+            let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+            for node in nodes {
+                match groups.iter_mut().find(|(group, _)| *group == node.group) {
+                    Some((_, members)) => members.push(&node.name),
+                    None => groups.push((&node.group, vec![&node.name])),
+                }
+            }
+            let listed: Vec<String> = groups
+                .iter()
+                .map(|(_, members)| crate::checks::nodeset::compact(members))
+                .collect();
             vec![line(
                 None,
-                format!(
-                    "plan: {} node(s): {}",
-                    names.len(),
-                    crate::checks::nodeset::compact(&names)
-                ),
+                format!("plan: {} node(s): {}", nodes.len(), listed.join(", ")),
             )]
         }
         EventKind::NodeCreated { node } => vec![line(

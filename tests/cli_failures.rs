@@ -227,3 +227,39 @@ fn interrupt_cancels_promptly_and_records_state() {
     assert!(destroy.status.success(), "{}", text(&destroy.stderr));
     assert!(labelled(&uid).is_empty());
 }
+
+#[test]
+fn an_installer_past_its_timeout_is_killed_and_reported() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = write_spec(
+        dir.path(),
+        "name: hung\nnode_groups: [{ name: n, count: 2 }]\ninstall: { from: install.sh, timeout: 300ms }\n",
+        "#!/bin/sh\necho working\nsleep 30\n",
+    );
+    let started = Instant::now();
+    let up = deck.run(&["-o", "json", "up", spec.to_str().expect("path")]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(up.status.code(), Some(1), "{}", text(&up.stderr));
+    let events = Deck::events(&up);
+    let timed_out = events
+        .iter()
+        .filter(|event| event["event"] == "step_finished" && event["status"] == "timed_out")
+        .count();
+    assert_eq!(timed_out, 2);
+    assert!(
+        text(&up.stderr).contains("2 node(s) failed: n-[1-2]"),
+        "{}",
+        text(&up.stderr)
+    );
+    let uid = deck.record("hung")["uid"].as_str().expect("uid").to_owned();
+    assert!(
+        labelled(&uid).is_empty(),
+        "the timed-out installers were killed"
+    );
+    assert!(deck.run(&["destroy", "hung"]).status.success());
+}

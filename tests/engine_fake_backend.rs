@@ -44,6 +44,16 @@ impl Backend for FlakyBackend {
         }
         self.inner.create_node(ctx, plan).await
     }
+    async fn destroy_node(&self, ctx: &ClusterContext, node: &Node) -> Result<(), BackendError> {
+        self.inner.destroy_node(ctx, node).await
+    }
+    async fn discover(
+        &self,
+        ctx: &ClusterContext,
+        known: &[Node],
+    ) -> Result<Vec<Node>, BackendError> {
+        self.inner.discover(ctx, known).await
+    }
     async fn destroy_resource(
         &self,
         ctx: &ClusterContext,

@@ -108,6 +108,17 @@ pub trait Backend: Send + Sync {
         plan: &NodePlan,
     ) -> Result<Node, BackendError>;
 
+    /// Destroys one node and everything it runs.
+    async fn destroy_node(&self, ctx: &ClusterContext, node: &Node) -> Result<(), BackendError>;
+
+    /// The known nodes with their state as the backend sees it now, for
+    /// attaching to a running cluster.
+    async fn discover(
+        &self,
+        ctx: &ClusterContext,
+        known: &[Node],
+    ) -> Result<Vec<Node>, BackendError>;
+
     /// Destroys a resource the ledger says may exist (created or only intended).
     async fn destroy_resource(
         &self,

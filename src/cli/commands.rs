@@ -4,7 +4,10 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clusterdeck::engine::{Engine, EngineError, EventSink, OperationReport, Outcome, Target};
+use clusterdeck::backend::backend_for;
+use clusterdeck::engine::{
+    Engine, EngineError, EventSink, OperationReport, Outcome, Target, validate_with,
+};
 use clusterdeck::headless::Printer;
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
@@ -42,49 +45,58 @@ impl Failure {
 
 impl From<EngineError> for Failure {
     fn from(err: EngineError) -> Self {
-        match err {
-            EngineError::State(_) | EngineError::Invalid(_) => Self::Input(err.to_string()),
-            EngineError::Backend(_) => Self::Failed(err.to_string()),
+        use clusterdeck::state::StateError;
+        match &err {
+            EngineError::State(
+                StateError::UnknownCluster { .. } | StateError::AlreadyExists { .. },
+            )
+            | EngineError::Invalid(_) => Self::Input(err.to_string()),
+            EngineError::State(_) | EngineError::Backend(_) => Self::Failed(err.to_string()),
         }
     }
 }
 
 pub async fn execute(cli: Cli) -> Result<(), Failure> {
     let json = cli.output == OutputFormat::Json;
+    let state_dir = cli.state_dir.clone();
     let store =
-        StateStore::locate(cli.state_dir.clone()).map_err(|err| Failure::Input(err.to_string()))?;
+        move || StateStore::locate(state_dir).map_err(|err| Failure::Failed(err.to_string()));
     match cli.command {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "clusterdeck", &mut std::io::stdout());
             Ok(())
         }
-        Command::List => views::list(&store, json),
+        Command::List => views::list(&store()?, json),
         Command::Inspect {
             name,
             json: as_json,
-        } => views::inspect(&store, &name, json || as_json),
+        } => {
+            let (engine, _events) = engine(store()?, cli.parallel, CancellationToken::new());
+            let record = engine.inspect(&name).await?;
+            views::inspect(&record, json || as_json)
+        }
         Command::Validate { spec } => {
             let loaded = load_spec(&spec)?;
-            let (engine, _events) = engine(store, cli.parallel, CancellationToken::new());
-            let (validators, plan) = engine.validate(&loaded);
+            let backend = backend_for(&loaded.spec.backend.kind);
+            let (validators, plan) = validate_with(&loaded, backend);
             views::validation(&validators, &plan, json)
         }
         Command::Up { spec } => {
             let loaded = load_spec(&spec)?;
-            operate(store, cli.parallel, json, |engine| async move {
+            operate(store()?, cli.parallel, json, |engine| async move {
                 engine.up(&loaded).await
             })
             .await
         }
         Command::Destroy { name } => {
-            operate(store, cli.parallel, json, |engine| async move {
+            operate(store()?, cli.parallel, json, |engine| async move {
                 engine.destroy(&name).await
             })
             .await
         }
         Command::Debug { name } => {
-            operate(store, cli.parallel, json, |engine| async move {
+            operate(store()?, cli.parallel, json, |engine| async move {
                 engine.debug(&name).await
             })
             .await
@@ -97,7 +109,7 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
         } => {
             let target = target_of(target);
             let command = command.join(" ");
-            operate(store, cli.parallel, json, |engine| async move {
+            operate(store()?, cli.parallel, json, |engine| async move {
                 engine.run(&name, &target, &command, timeout).await
             })
             .await

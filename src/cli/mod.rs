@@ -63,18 +63,23 @@ pub enum Command {
     },
     /// List known clusters
     List,
-    /// Show a cluster's record: nodes, status, last operation
+    /// Show a cluster's record: nodes (with their live state), status, last operation
     Inspect {
+        /// The cluster's name
         name: String,
         /// Print the record as JSON
         #[arg(long)]
         json: bool,
     },
     /// Check a spec without side effects: spec errors, validators, and the plan
-    Validate { spec: PathBuf },
+    Validate {
+        /// The cluster spec (YAML)
+        spec: PathBuf,
+    },
     /// Run a shell command on nodes of a cluster
     #[command(after_help = "Example: clusterdeck run demo --role agent -- uptime")]
     Run {
+        /// The cluster's name
         name: String,
         #[command(flatten)]
         target: TargetArgs,
@@ -86,7 +91,10 @@ pub enum Command {
         command: Vec<String>,
     },
     /// Run the spec's debuggers on a cluster's nodes
-    Debug { name: String },
+    Debug {
+        /// The cluster's name
+        name: String,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]

@@ -49,7 +49,7 @@ pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
         return Ok(());
     }
     let mut text = format!(
-        "{:<20} {:<8} {:>5}  {:<10} {:<12} {}\n",
+        "{:<20} {:<8} {:>5}  {:<10} {:<17} {}\n",
         "NAME", "BACKEND", "NODES", "STATUS", "LAST-OP", "UPDATED"
     );
     for record in &records {
@@ -61,7 +61,7 @@ pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
                     .map(|op| format!("{}:{:?}", op.operation.as_str(), op.outcome).to_lowercase())
                     .unwrap_or_else(|| "-".to_owned());
                 text.push_str(&format!(
-                    "{:<20} {:<8} {:>5}  {:<10} {:<12} {}\n",
+                    "{:<20} {:<8} {:>5}  {:<10} {:<17} {}\n",
                     record.name,
                     record.spec.backend.kind,
                     record.nodes.len(),
@@ -77,13 +77,10 @@ pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn inspect(store: &StateStore, name: &str, json: bool) -> Result<(), Failure> {
-    let record = store
-        .load(name)
-        .map_err(|err| Failure::Input(err.to_string()))?;
+pub fn inspect(record: &ClusterRecord, json: bool) -> Result<(), Failure> {
     if json {
-        let text = serde_json::to_string_pretty(&record)
-            .map_err(|err| Failure::Failed(err.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(record).map_err(|err| Failure::Failed(err.to_string()))?;
         out(&format!("{text}\n"));
         return Ok(());
     }
@@ -92,7 +89,7 @@ pub fn inspect(store: &StateStore, name: &str, json: bool) -> Result<(), Failure
         record.name,
         record.status.as_str(),
         record.spec.backend.kind,
-        capabilities(&record).join(", "),
+        capabilities(record).join(", "),
         record.spec_path,
         record.created_at,
         record.updated_at

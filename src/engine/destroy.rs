@@ -34,6 +34,14 @@ impl Engine {
         })
         .await;
         for (resource, outcome) in results {
+            if outcome.is_ok()
+                && let Some(node) = record
+                    .nodes
+                    .iter_mut()
+                    .find(|node| node.name == resource.key)
+            {
+                node.state = crate::node::NodeState::Destroyed;
+            }
             if let Err(err) = outcome {
                 self.events.error(Some(&resource.key), err.to_string());
                 summary.failures.push(NodeFailure {

@@ -28,6 +28,7 @@ struct Material {
     installer_name: String,
     config: Vec<u8>,
     files: Vec<(PathBuf, String)>,
+    timeout: Option<std::time::Duration>,
 }
 
 impl Engine {
@@ -107,7 +108,7 @@ impl Engine {
                     ("CLUSTERDECK_CONFIG".to_owned(), CONFIG_FILE.to_owned()),
                 ],
                 workdir: Some(INSTALL_DIR.to_owned()),
-                timeout: None,
+                timeout: material.timeout,
             };
             let run = async {
                 let captured = run_captured(
@@ -197,6 +198,7 @@ fn material(loaded: &LoadedSpec, install: &InstallSpec) -> Result<Material, Stri
         installer_name,
         config,
         files,
+        timeout: install.timeout,
     })
 }
 

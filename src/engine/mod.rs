@@ -26,6 +26,7 @@ pub use plan::{UpPlan, node_env, plan_nodes};
 pub use remote::Target;
 pub use sink::EventSink;
 pub use summary::{FoldedResult, NodeFailure, Summary, Tally, ValidatorOutcome};
+pub use up::validate_with;
 
 use crate::backend::{Backend, BackendError, ClusterContext, backend_for, resolve_options};
 use crate::state::{ClusterRecord, OperationRecord, StateError, StateStore};

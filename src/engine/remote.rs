@@ -72,6 +72,14 @@ impl Target {
 }
 
 impl Engine {
+    /// A cluster's record with each node's state as its backend sees it now.
+    pub async fn inspect(&self, cluster: &str) -> Result<ClusterRecord, EngineError> {
+        let mut record = self.store.load(cluster)?;
+        let (backend, ctx) = self.attach(&record)?;
+        record.nodes = backend.discover(&ctx, &record.nodes).await?;
+        Ok(record)
+    }
+
     /// Runs an ad-hoc shell command on the target's nodes.
     pub async fn run(
         &self,
@@ -167,7 +175,8 @@ impl Engine {
             let targets: Vec<&Node> = record
                 .nodes
                 .iter()
-                .filter(|node| node.has_any_role(&debugger.roles))
+                // A node whose creation failed is already reported as such.
+                .filter(|node| !node.id.is_empty() && node.has_any_role(&debugger.roles))
                 .collect();
             // Patterns were checked when the spec was parsed.
             let pattern = debugger

@@ -18,15 +18,7 @@ use crate::state::{ClusterRecord, ClusterStatus, Ledger, LockMode, RECORD_VERSIO
 impl Engine {
     /// Everything `up` would check and create, with no side effects.
     pub fn validate(&self, loaded: &LoadedSpec) -> (Vec<ValidatorOutcome>, UpPlan) {
-        let backend = self.backend(&loaded.spec.backend.kind);
-        let backend_ref = match &backend {
-            Ok(backend) => Ok(backend.as_ref()),
-            Err(problem) => Err(problem.as_str()),
-        };
-        (
-            run_validators(loaded, backend_ref),
-            UpPlan::of(&loaded.spec),
-        )
+        validate_with(loaded, self.backend(&loaded.spec.backend.kind))
     }
 
     pub async fn up(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
@@ -137,7 +129,7 @@ impl Engine {
             ));
             (Outcome::Cancelled, ClusterStatus::Degraded)
         } else if running == 0 {
-            summary.reason = Some("no node came up".to_owned());
+            summary.reason = Some(format!("no node came up: {}", summary.failure_reason()));
             (Outcome::Failed, ClusterStatus::Failed)
         } else if !summary.failures.is_empty() || !summary.tally.all_passed() {
             summary.reason = Some(summary.failure_reason());
@@ -213,6 +205,22 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// Validators and plan for a spec given its backend (or why there is none).
+/// Needs no state: `clusterdeck validate` works anywhere.
+pub fn validate_with(
+    loaded: &LoadedSpec,
+    backend: Result<std::sync::Arc<dyn Backend>, String>,
+) -> (Vec<ValidatorOutcome>, UpPlan) {
+    let backend_ref = match &backend {
+        Ok(backend) => Ok(backend.as_ref()),
+        Err(problem) => Err(problem.as_str()),
+    };
+    (
+        run_validators(loaded, backend_ref),
+        UpPlan::of(&loaded.spec),
+    )
 }
 
 fn mark_failed(nodes: &mut [Node], failures: &[NodeFailure]) {

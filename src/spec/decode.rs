@@ -201,11 +201,16 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
         Some((path, node)) => read_files(reader, Val::new(node, &path)),
         None => Some(Vec::new()),
     };
-    map.finish(reader, &["from", "config", "files"]);
+    let timeout = match map.take("timeout") {
+        Some((path, node)) => reader.duration(Val::new(node, &path)).map(Some),
+        None => Some(None),
+    };
+    map.finish(reader, &["from", "config", "files", "timeout"]);
     Some(InstallSpec {
         from: from?,
         config: config?,
         files: files?,
+        timeout: timeout?,
     })
 }
 
@@ -368,12 +373,9 @@ fn read_debugger(reader: &mut Reader, val: Val<'_>) -> Option<DebuggerSpec> {
                 .and_then(|pattern| match regex::Regex::new(&pattern) {
                     Ok(_) => Some(Some(pattern)),
                     Err(err) => {
-                        let detail = err
-                            .to_string()
-                            .lines()
-                            .last()
-                            .unwrap_or_default()
-                            .to_owned();
+                        let text = err.to_string();
+                        let last = text.lines().last().unwrap_or_default();
+                        let detail = last.trim_start_matches("error: ");
                         reader.error(val, format!("expected a regular expression: {detail}"));
                         None
                     }

@@ -60,6 +60,9 @@ pub struct InstallSpec {
     pub from: InstallSource,
     pub config: serde_json::Value,
     pub files: Vec<FileCopy>,
+    /// How long the installer may run per role before it is killed; no limit when unset.
+    #[serde(default, with = "optional_duration_ms")]
+    pub timeout: Option<Duration>,
 }
 
 /// Where the installer comes from; backends declare which of these they support.
@@ -165,6 +168,28 @@ impl ClusterSpec {
 
     pub fn node_count(&self) -> u32 {
         self.node_groups.iter().map(|group| group.count).sum()
+    }
+}
+
+mod optional_duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => super::duration_ms::serialize(duration, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<u64>::deserialize(deserializer).map(|millis| millis.map(Duration::from_millis))
     }
 }
 

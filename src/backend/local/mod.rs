@@ -135,6 +135,33 @@ impl Backend for LocalBackend {
         })
     }
 
+    async fn destroy_node(&self, ctx: &ClusterContext, node: &Node) -> Result<(), BackendError> {
+        let resource = OutstandingResource {
+            kind: NODE_DIR.to_owned(),
+            key: node.name.clone(),
+            id: (!node.id.is_empty()).then(|| node.id.clone()),
+        };
+        self.destroy_resource(ctx, &resource).await
+    }
+
+    async fn discover(
+        &self,
+        _ctx: &ClusterContext,
+        known: &[Node],
+    ) -> Result<Vec<Node>, BackendError> {
+        Ok(known
+            .iter()
+            .map(|node| {
+                let mut node = node.clone();
+                let exists = !node.id.is_empty() && Path::new(&node.id).is_dir();
+                if !exists && node.state == NodeState::Running {
+                    node.state = NodeState::Destroyed;
+                }
+                node
+            })
+            .collect())
+    }
+
     async fn destroy_resource(
         &self,
         ctx: &ClusterContext,
