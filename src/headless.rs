@@ -38,11 +38,23 @@ impl<W: Write> Printer<W> {
 /// The text form of one event: a time, the node if any, and what happened.
 pub fn text_lines(event: &Event) -> Vec<String> {
     let time = event.time.get(11..23).unwrap_or(&event.time);
-    let line = |node: Option<&str>, text: String| match node {
-        Some(node) => format!("{time} {node:<14} {text}"),
-        None => format!("{time} {:<14} {text}", "-"),
-    };
-    match &event.kind {
+    describe(&event.kind)
+        .into_iter()
+        .map(|(node, text)| match node {
+            Some(node) if !text.starts_with("  ") => format!("{time} {node:<14} {text}"),
+            None if !text.starts_with("  ") => format!("{time} {:<14} {text}", "-"),
+            _ => text,
+        })
+        .collect()
+}
+
+/// What an event says, line by line, each with the node it is about. Lines of
+/// a closing summary start with two spaces and are printed as they are.
+pub fn describe(kind: &EventKind) -> Vec<(Option<&str>, String)> {
+    fn line(node: Option<&str>, text: String) -> (Option<&str>, String) {
+        (node, text)
+    }
+    match kind {
         EventKind::OperationStarted { operation, cluster } => {
             vec![line(
                 None,
@@ -141,7 +153,7 @@ pub fn text_lines(event: &Event) -> Vec<String> {
                     outcome_word(*outcome)
                 ),
             )];
-            lines.extend(summary_lines(summary));
+            lines.extend(summary_lines(summary).into_iter().map(|text| (None, text)));
             lines
         }
     }

@@ -9,3 +9,4 @@ pub mod node;
 pub mod spec;
 pub mod state;
 pub mod transport;
+pub mod tui;

@@ -11,6 +11,7 @@ use clusterdeck::engine::{
 use clusterdeck::headless::Printer;
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
+use clusterdeck::tui::Start;
 use tokio_util::sync::CancellationToken;
 
 use super::views;
@@ -61,7 +62,15 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
     let state_dir = cli.state_dir.clone();
     let store =
         move || StateStore::locate(state_dir).map_err(|err| Failure::Failed(err.to_string()));
-    match cli.command {
+    let interactive = !json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let Some(command) = cli.command else {
+        return if interactive {
+            dashboard(Start::Home, store()?, cli.parallel).await
+        } else {
+            views::list(&store()?, json)
+        };
+    };
+    match command {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "clusterdeck", &mut std::io::stdout());
@@ -82,12 +91,27 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             let (validators, plan) = validate_with(&loaded, backend);
             views::validation(&validators, &plan, json)
         }
-        Command::Up { spec } => {
+        Command::Up { spec, headless } => {
             let loaded = load_spec(&spec)?;
+            if interactive && !headless {
+                return dashboard(Start::Up(spec), store()?, cli.parallel).await;
+            }
             operate(store()?, cli.parallel, json, |engine| async move {
                 engine.up(&loaded).await
             })
             .await
+        }
+        Command::Attach { name } => {
+            let store = store()?;
+            store
+                .load(&name)
+                .map_err(|err| Failure::Input(err.to_string()))?;
+            if !interactive {
+                return Err(Failure::Input(
+                    "attach opens the dashboard and needs a terminal; use `inspect`, `run` or `debug` headless".to_owned(),
+                ));
+            }
+            dashboard(Start::Attach(name), store, cli.parallel).await
         }
         Command::Destroy { name } => {
             operate(store()?, cli.parallel, json, |engine| async move {
@@ -115,6 +139,12 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             .await
         }
     }
+}
+
+async fn dashboard(start: Start, store: StateStore, parallel: u16) -> Result<(), Failure> {
+    clusterdeck::tui::run(start, store, usize::from(parallel))
+        .await
+        .map_err(Failure::Failed)
 }
 
 fn load_spec(path: &std::path::Path) -> Result<LoadedSpec, Failure> {

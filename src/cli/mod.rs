@@ -35,8 +35,9 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
 
+    /// Without a command, the dashboard opens on the list of known clusters.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 fn crate_parallel() -> u16 {
@@ -55,6 +56,14 @@ pub enum Command {
     Up {
         /// The cluster spec (YAML)
         spec: PathBuf,
+        /// Print events instead of opening the dashboard, even on a terminal
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Open the dashboard on an existing cluster: live node status, run commands and debuggers
+    Attach {
+        /// The cluster's name
+        name: String,
     },
     /// Destroy a cluster: every node, process and resource it made, then its state
     Destroy {
@@ -142,12 +151,12 @@ mod tests {
         ])
         .expect("parses");
         match cli.command {
-            Command::Run {
+            Some(Command::Run {
                 name,
                 target,
                 command,
                 ..
-            } => {
+            }) => {
                 assert_eq!(name, "demo");
                 assert_eq!(target.role.as_deref(), Some("agent"));
                 assert_eq!(command, vec!["echo", "hi there"]);

@@ -8,6 +8,51 @@ use super::{Engine, EngineError, OperationReport};
 use crate::state::{ClusterStatus, Ledger, LockMode};
 
 impl Engine {
+    /// Destroys one node of a cluster and marks it destroyed in the record.
+    pub async fn destroy_node(
+        &self,
+        cluster: &str,
+        node_name: &str,
+    ) -> Result<OperationReport, EngineError> {
+        let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
+        let mut record = self.store.load(cluster)?;
+        let Some(position) = record.nodes.iter().position(|node| node.name == node_name) else {
+            let known: Vec<&str> = record.nodes.iter().map(|node| node.name.as_str()).collect();
+            return Err(EngineError::Invalid(format!(
+                "cluster {cluster:?} has no node {node_name:?}; known: {}",
+                known.join(", ")
+            )));
+        };
+        let (backend, ctx) = self.attach(&record)?;
+        let started_at = self.start(OperationKind::DestroyNode, cluster);
+        let mut summary = Summary {
+            nodes_total: 1,
+            ..Summary::default()
+        };
+        let node = record.nodes[position].clone();
+        let outcome = match backend.destroy_node(&ctx, &node).await {
+            Ok(()) => {
+                record.nodes[position].state = crate::node::NodeState::Destroyed;
+                self.events.emit(EventKind::NodeDestroyed {
+                    node: node.name.clone(),
+                });
+                Outcome::Succeeded
+            }
+            Err(err) => {
+                summary.failures.push(NodeFailure {
+                    node: node.name.clone(),
+                    step: "destroy".to_owned(),
+                    error: err.to_string(),
+                });
+                summary.reason = Some(summary.failure_reason());
+                Outcome::Failed
+            }
+        };
+        let report = self.finish(OperationKind::DestroyNode, cluster, outcome, summary);
+        self.remember(&mut record, OperationKind::DestroyNode, started_at, &report);
+        Ok(report)
+    }
+
     pub async fn destroy(&self, cluster: &str) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
         let mut record = self.store.load(cluster)?;

@@ -32,6 +32,9 @@ pub enum OperationKind {
     Destroy,
     Run,
     Debug,
+    /// Validators re-run on an existing cluster's spec.
+    Validate,
+    DestroyNode,
 }
 
 impl OperationKind {
@@ -41,6 +44,8 @@ impl OperationKind {
             Self::Destroy => "destroy",
             Self::Run => "run",
             Self::Debug => "debug",
+            Self::Validate => "validate",
+            Self::DestroyNode => "destroy-node",
         }
     }
 }

@@ -21,6 +21,50 @@ impl Engine {
         validate_with(loaded, self.backend(&loaded.spec.backend.kind))
     }
 
+    /// Runs the validators again on an existing cluster's recorded spec.
+    pub async fn revalidate(&self, cluster: &str) -> Result<OperationReport, EngineError> {
+        let record = self.store.load(cluster)?;
+        let loaded = LoadedSpec {
+            spec: record.spec.clone(),
+            path: std::path::PathBuf::from(&record.spec_path),
+        };
+        self.start(OperationKind::Validate, cluster);
+        let (validators, _) = self.validate(&loaded);
+        self.emit_validators(&validators);
+        let failed = validators
+            .iter()
+            .filter(|outcome| outcome.status != CheckStatus::Pass)
+            .count();
+        let mut summary = Summary {
+            nodes_total: record.nodes.len(),
+            validators,
+            ..Summary::default()
+        };
+        let outcome = if failed == 0 {
+            Outcome::Succeeded
+        } else {
+            summary.reason = Some(format!("{failed} validator(s) failed"));
+            Outcome::Failed
+        };
+        Ok(self.finish(OperationKind::Validate, cluster, outcome, summary))
+    }
+
+    fn emit_validators(&self, validators: &[ValidatorOutcome]) {
+        for outcome in validators {
+            self.events.emit(EventKind::CheckResult {
+                result: CheckResult {
+                    kind: CheckKind::Validator,
+                    name: outcome.name.clone(),
+                    status: outcome.status,
+                    node: None,
+                    message: outcome.message.clone(),
+                    exit_code: None,
+                    output: None,
+                },
+            });
+        }
+    }
+
     pub async fn up(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
         let spec = &loaded.spec;
         let name = spec.name.as_str();
@@ -43,19 +87,7 @@ impl Engine {
             nodes_total: plan.nodes.len(),
             ..Summary::default()
         };
-        for outcome in &validators {
-            self.events.emit(EventKind::CheckResult {
-                result: CheckResult {
-                    kind: CheckKind::Validator,
-                    name: outcome.name.clone(),
-                    status: outcome.status,
-                    node: None,
-                    message: outcome.message.clone(),
-                    exit_code: None,
-                    output: None,
-                },
-            });
-        }
+        self.emit_validators(&validators);
         let failed = validators
             .iter()
             .filter(|outcome| outcome.status != CheckStatus::Pass)

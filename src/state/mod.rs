@@ -8,7 +8,7 @@ mod record;
 
 use std::path::{Path, PathBuf};
 
-pub use fsutil::{ensure_private_dir, write_atomic};
+pub use fsutil::{ensure_private_dir, open_private_append, write_atomic};
 pub use ledger::{Ledger, LedgerAction, LedgerEntry, OutstandingResource};
 pub use lock::{ClusterLock, LockMode};
 pub use record::{ClusterRecord, ClusterStatus, OperationRecord, RECORD_VERSION};

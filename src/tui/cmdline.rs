@@ -1,0 +1,264 @@
+//! The `:` command line: parsing, target completion.
+
+use crate::engine::Target;
+
+use super::msg::Operation;
+use super::state::ClusterView;
+
+/// Commands the command line knows, with their usage.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("run", "run <role|group|node|all> <command>"),
+    ("debug", "debug"),
+    ("validate", "validate"),
+    ("scale", "scale <group> <count>"),
+    ("destroy-node", "destroy-node <node>"),
+    ("destroy", "destroy"),
+];
+
+/// Parses a command line against the shown cluster.
+pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, String> {
+    let line = line.trim().trim_start_matches(':').trim();
+    let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    if word.is_empty() {
+        return Err("type a command; Tab completes, ? lists keys".to_owned());
+    }
+    let Some((_, usage)) = COMMANDS.iter().find(|(name, _)| *name == word) else {
+        let names: Vec<&str> = COMMANDS.iter().map(|(name, _)| *name).collect();
+        return Err(format!(
+            "unknown command {word:?}; commands: {}",
+            names.join(", ")
+        ));
+    };
+    let cluster = cluster.ok_or("no cluster is shown: pick one in the Clusters panel first")?;
+    let name = cluster.name.clone();
+    match word {
+        "run" => {
+            let (target, command) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            if target.is_empty() || command.trim().is_empty() {
+                return Err(format!("usage: {usage}"));
+            }
+            Ok(Operation::Run {
+                cluster: name,
+                target: resolve_target(target, cluster)?,
+                command: command.trim().to_owned(),
+            })
+        }
+        "debug" => Ok(Operation::Debug(name)),
+        "validate" => Ok(Operation::Validate(name)),
+        "scale" => {
+            let parts: Vec<&str> = rest.split_whitespace().collect();
+            let [group, count] = parts.as_slice() else {
+                return Err(format!("usage: {usage}"));
+            };
+            if !cluster.groups.iter().any(|known| known == group) {
+                return Err(format!(
+                    "no group {group:?}; groups: {}",
+                    cluster.groups.join(", ")
+                ));
+            }
+            count
+                .parse::<u32>()
+                .map_err(|_| format!("expected a whole number of nodes, found {count:?}"))?;
+            // Capabilities decide; no backend of this build can scale yet.
+            Err(format!(
+                "backend {} cannot scale (it can: {})",
+                cluster.backend,
+                cluster.capabilities.join(", ")
+            ))
+        }
+        "destroy-node" => {
+            if !cluster.nodes.iter().any(|node| node.name == rest) {
+                return Err(format!("no node {rest:?} in cluster {name}"));
+            }
+            Ok(Operation::DestroyNode {
+                cluster: name,
+                node: rest.to_owned(),
+            })
+        }
+        "destroy" => Ok(Operation::Destroy(name)),
+        _ => Err(format!("usage: {usage}")),
+    }
+}
+
+/// A node name, then a group, then a role; `all` for every node.
+pub fn resolve_target(word: &str, cluster: &ClusterView) -> Result<Target, String> {
+    if word == "all" {
+        Ok(Target::All)
+    } else if cluster.nodes.iter().any(|node| node.name == word) {
+        Ok(Target::Node(word.to_owned()))
+    } else if cluster.groups.iter().any(|group| group == word) {
+        Ok(Target::Group(word.to_owned()))
+    } else if cluster.roles.iter().any(|role| role == word) {
+        Ok(Target::Role(word.to_owned()))
+    } else {
+        Err(format!(
+            "no node, group or role named {word:?} (roles: {}; groups: {})",
+            cluster.roles.join(", "),
+            cluster.groups.join(", ")
+        ))
+    }
+}
+
+/// Completes the word under the cursor (the last one). Returns the new line,
+/// or the candidates when they share nothing more to complete.
+pub fn complete(line: &str, cluster: Option<&ClusterView>) -> Result<String, Vec<String>> {
+    let words: Vec<&str> = line.split(' ').collect();
+    let (last, before) = words
+        .split_last()
+        .map_or(("", &[][..]), |(last, before)| (*last, before));
+    let candidates: Vec<String> = match before {
+        [] => COMMANDS
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .collect(),
+        [command] => match (*command, cluster) {
+            ("run", Some(cluster)) => {
+                let mut names = vec!["all".to_owned()];
+                names.extend(cluster.roles.iter().cloned());
+                names.extend(cluster.groups.iter().cloned());
+                names.extend(cluster.nodes.iter().map(|node| node.name.clone()));
+                names
+            }
+            ("destroy-node", Some(cluster)) => {
+                cluster.nodes.iter().map(|node| node.name.clone()).collect()
+            }
+            ("scale", Some(cluster)) => cluster.groups.clone(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let matching: Vec<String> = candidates
+        .into_iter()
+        .filter(|candidate| candidate.starts_with(last))
+        .collect();
+    let prefix = |completed: &str| {
+        let mut words: Vec<&str> = before.to_vec();
+        words.push(completed);
+        words.join(" ")
+    };
+    match matching.as_slice() {
+        [] => Err(Vec::new()),
+        [only] => Ok(format!("{} ", prefix(only))),
+        many => {
+            let common = common_prefix(many);
+            if common.len() > last.len() {
+                Ok(prefix(&common))
+            } else {
+                Err(many.to_vec())
+            }
+        }
+    }
+}
+
+fn common_prefix(words: &[String]) -> String {
+    let Some(first) = words.first() else {
+        return String::new();
+    };
+    let mut end = first.len();
+    for word in &words[1..] {
+        end = end.min(
+            first
+                .char_indices()
+                .zip(word.chars())
+                .take_while(|((_, a), b)| a == b)
+                .map(|((index, a), _)| index + a.len_utf8())
+                .last()
+                .unwrap_or(0),
+        );
+    }
+    first[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::state::NodeView;
+
+    fn cluster() -> ClusterView {
+        ClusterView {
+            name: "demo".into(),
+            backend: "local".into(),
+            capabilities: vec!["create", "destroy"],
+            nodes: vec![
+                NodeView::planned("masters-1", "masters", &["master".into()]),
+                NodeView::planned("agents-1", "agents", &["agent".into()]),
+                NodeView::planned("agents-2", "agents", &["agent".into()]),
+            ],
+            roles: vec!["agent".into(), "master".into()],
+            groups: vec!["masters".into(), "agents".into()],
+            ..ClusterView::default()
+        }
+    }
+
+    #[test]
+    fn run_resolves_nodes_then_groups_then_roles() {
+        let cluster = cluster();
+        assert_eq!(
+            parse(":run agent uptime -p", Some(&cluster)),
+            Ok(Operation::Run {
+                cluster: "demo".into(),
+                target: Target::Role("agent".into()),
+                command: "uptime -p".into()
+            })
+        );
+        assert!(matches!(
+            parse("run agents-2 true", Some(&cluster)),
+            Ok(Operation::Run {
+                target: Target::Node(_),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("run agents true", Some(&cluster)),
+            Ok(Operation::Run {
+                target: Target::Group(_),
+                ..
+            })
+        ));
+        let err = parse("run db true", Some(&cluster)).expect_err("unknown target");
+        assert!(err.contains("no node, group or role named \"db\""), "{err}");
+        assert_eq!(
+            parse("run agent", Some(&cluster)),
+            Err("usage: run <role|group|node|all> <command>".into())
+        );
+    }
+
+    #[test]
+    fn scale_is_refused_by_capabilities_and_unknown_commands_listed() {
+        let cluster = cluster();
+        assert_eq!(
+            parse("scale agents 5", Some(&cluster)),
+            Err("backend local cannot scale (it can: create, destroy)".into())
+        );
+        assert!(
+            parse("frobnicate", Some(&cluster))
+                .expect_err("unknown")
+                .contains("commands: run, debug")
+        );
+        assert!(parse("debug", None).is_err());
+    }
+
+    #[test]
+    fn completion_extends_commands_and_targets() {
+        let cluster = cluster();
+        assert_eq!(complete("ru", Some(&cluster)), Ok("run ".into()));
+        assert_eq!(
+            complete("de", Some(&cluster)),
+            Err(vec![
+                "debug".into(),
+                "destroy-node".into(),
+                "destroy".into()
+            ])
+        );
+        assert_eq!(
+            complete("run agents-", Some(&cluster)),
+            Err(vec!["agents-1".into(), "agents-2".into()])
+        );
+        assert_eq!(complete("run ma", Some(&cluster)), Ok("run master".into()));
+        assert_eq!(
+            complete("destroy-node m", Some(&cluster)),
+            Ok("destroy-node masters-1 ".into())
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! The terminal dashboard. One event loop owns all state: it selects over
+//! terminal input, engine events and a tick (only while something moves),
+//! folds each message through `update`, and draws once per batch.
+
+pub mod cmdline;
+pub mod keys;
+pub mod layout;
+pub mod msg;
+pub mod panels;
+pub mod runner;
+pub mod state;
+pub mod theme;
+pub mod update;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::mpsc;
+
+use crate::state::{StateStore, ensure_private_dir};
+use msg::{Command, Msg, Operation};
+use runner::Runner;
+use state::App;
+use theme::Theme;
+
+/// What the dashboard opens on.
+#[derive(Debug, Clone)]
+pub enum Start {
+    /// Bring a cluster up from a spec and watch it.
+    Up(PathBuf),
+    /// Show an existing cluster.
+    Attach(String),
+    /// Just the list of known clusters.
+    Home,
+}
+
+/// How often an attached cluster's node states are refreshed.
+const REFRESH_EVERY: Duration = Duration::from_secs(2);
+/// How often running clocks redraw while something is in progress.
+const TICK_EVERY: Duration = Duration::from_millis(250);
+/// Background messages folded before a redraw, at most.
+const BATCH: usize = 1024;
+
+pub async fn run(start: Start, store: StateStore, parallel: usize) -> Result<(), String> {
+    init_logging(&store);
+    let mut terminal =
+        ratatui::try_init().map_err(|err| format!("cannot start the terminal UI: {err}"))?;
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        previous(info);
+    }));
+    let result = event_loop(&mut terminal, start, store, parallel).await;
+    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    let _ = std::io::stdout().flush();
+    result
+}
+
+/// Logs go to a file in the state directory: never to the screen while the
+/// dashboard owns it.
+fn init_logging(store: &StateStore) {
+    if ensure_private_dir(store.root()).is_err() {
+        return;
+    }
+    let path = store.root().join("clusterdeck.log");
+    let Ok(file) = crate::state::open_private_append(&path) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLUSTERDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    start: Start,
+    store: StateStore,
+    parallel: usize,
+) -> Result<(), String> {
+    let (sender, mut messages) = mpsc::unbounded_channel();
+    let mut runner = Runner::new(store, parallel, sender);
+    let mut app = App::default();
+    let size = terminal.size().map_err(|err| err.to_string())?;
+    app.size = (size.width, size.height);
+    let theme = Theme::from_env();
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(TICK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut refresh = tokio::time::interval(REFRESH_EVERY);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let mut commands = vec![Command::LoadClusters];
+    match start {
+        Start::Up(path) => {
+            app.running = Some(crate::engine::OperationKind::Up);
+            commands.push(Command::Start(Operation::Up(path)));
+        }
+        Start::Attach(name) => commands.push(Command::Attach(name)),
+        Start::Home => {}
+    }
+    let mut dirty = true;
+    tracing::info!("dashboard started");
+    loop {
+        for command in commands.drain(..) {
+            runner.execute(command);
+        }
+        if app.should_quit {
+            break;
+        }
+        if dirty {
+            terminal
+                .draw(|frame| view::render(frame, &app, &theme, SystemTime::now()))
+                .map_err(|err| format!("cannot draw: {err}"))?;
+            dirty = false;
+        }
+        let message = tokio::select! {
+            event = input.next() => match event {
+                Some(Ok(event)) => Msg::Terminal(event),
+                Some(Err(err)) => return Err(format!("terminal input failed: {err}")),
+                None => break,
+            },
+            Some(message) = messages.recv() => message,
+            _ = tick.tick(), if app.animating() => Msg::Tick,
+            _ = refresh.tick(), if app.cluster.is_some() && app.running.is_none() => {
+                let name = app.cluster.as_ref().map(|cluster| cluster.name.clone()).unwrap_or_default();
+                commands.push(Command::Refresh(name));
+                continue;
+            }
+        };
+        // An idle dashboard gets a node-state refresh every few seconds; it
+        // only redraws when that changed something.
+        dirty |= !matches!(&message, Msg::Refreshed(view) if !update::refresh_changes(&app, view));
+        commands.extend(update::update(&mut app, message));
+        for _ in 0..BATCH {
+            match messages.try_recv() {
+                Ok(message) => {
+                    dirty = true;
+                    commands.extend(update::update(&mut app, message));
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    tracing::info!("dashboard closed");
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Carries out the commands `update` returns: starts engine operations as
+//! tasks and sends their events, and any loaded state, back as messages.
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::msg::{Command, Msg, Operation};
+use super::state::{ClusterRow, ClusterView, NodeView};
+use crate::backend::backend_for;
+use crate::engine::{CheckKind, CheckResult, Engine, EngineError, EventSink, OperationReport};
+use crate::spec::LoadedSpec;
+use crate::state::{ClusterRecord, StateStore};
+
+pub struct Runner {
+    store: StateStore,
+    parallel: usize,
+    messages: UnboundedSender<Msg>,
+    cancel: Option<CancellationToken>,
+}
+
+impl Runner {
+    pub fn new(store: StateStore, parallel: usize, messages: UnboundedSender<Msg>) -> Self {
+        Self {
+            store,
+            parallel,
+            messages,
+            cancel: None,
+        }
+    }
+
+    fn engine(
+        &self,
+        cancel: CancellationToken,
+    ) -> (
+        Engine,
+        tokio::sync::mpsc::UnboundedReceiver<crate::engine::Event>,
+    ) {
+        let (sink, events) = EventSink::channel();
+        (
+            Engine::new(self.store.clone(), sink, cancel).with_parallel(self.parallel),
+            events,
+        )
+    }
+
+    pub fn execute(&mut self, command: Command) {
+        tracing::debug!(?command, "runner");
+        match command {
+            Command::Start(operation) => self.start(operation),
+            Command::Cancel => {
+                if let Some(cancel) = &self.cancel {
+                    cancel.cancel();
+                }
+            }
+            Command::LoadClusters => {
+                let store = self.store.clone();
+                let messages = self.messages.clone();
+                tokio::task::spawn_blocking(move || {
+                    let message = match store.list() {
+                        Ok(records) => Msg::Clusters(
+                            records
+                                .iter()
+                                .filter_map(|record| record.as_ref().ok())
+                                .map(row_of)
+                                .collect(),
+                        ),
+                        Err(err) => Msg::Failed(format!("cannot list clusters: {err}")),
+                    };
+                    let _ = messages.send(message);
+                });
+            }
+            Command::Attach(name) | Command::Refresh(name) if name.is_empty() => {}
+            Command::Attach(name) => self.load(name, true),
+            Command::Refresh(name) => self.load(name, false),
+        }
+    }
+
+    fn load(&self, name: String, attach: bool) {
+        let (engine, _events) = self.engine(CancellationToken::new());
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let message = match engine.inspect(&name).await {
+                Ok(record) if attach => Msg::Attached(view_of(&record)),
+                Ok(record) => Msg::Refreshed(view_of(&record)),
+                Err(err) if attach => Msg::Failed(format!("cannot show {name}: {err}")),
+                Err(err) => {
+                    tracing::warn!(%err, "refresh failed");
+                    return;
+                }
+            };
+            let _ = messages.send(message);
+        });
+    }
+
+    /// Runs one operation; its events are forwarded in order, then its end.
+    fn start(&mut self, operation: Operation) {
+        let cancel = CancellationToken::new();
+        self.cancel = Some(cancel.clone());
+        let (engine, mut events) = self.engine(cancel);
+        let messages = self.messages.clone();
+        let kind = operation.kind();
+        tokio::spawn(async move {
+            // The engine lives in the task; when it ends, the event channel closes.
+            let task = tokio::spawn(async move { perform(&engine, operation).await });
+            while let Some(event) = events.recv().await {
+                if messages.send(Msg::Engine(event)).is_err() {
+                    return;
+                }
+            }
+            let result = match task.await {
+                Ok(Ok(report)) => Ok((report.outcome, report.summary.reason)),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(err) => Err(format!("the operation stopped unexpectedly: {err}")),
+            };
+            let _ = messages.send(Msg::OperationDone {
+                operation: kind,
+                result,
+            });
+        });
+    }
+}
+
+async fn perform(engine: &Engine, operation: Operation) -> Result<OperationReport, EngineError> {
+    match operation {
+        Operation::Up(path) => {
+            let loaded = LoadedSpec::from_file(&path)
+                .map_err(|errors| EngineError::Invalid(errors.to_string()))?;
+            engine.up(&loaded).await
+        }
+        Operation::Run {
+            cluster,
+            target,
+            command,
+        } => engine.run(&cluster, &target, &command, None).await,
+        Operation::Debug(cluster) => engine.debug(&cluster).await,
+        Operation::Validate(cluster) => engine.revalidate(&cluster).await,
+        Operation::DestroyNode { cluster, node } => engine.destroy_node(&cluster, &node).await,
+        Operation::Destroy(cluster) => engine.destroy(&cluster).await,
+    }
+}
+
+fn capabilities(kind: &str) -> Vec<&'static str> {
+    backend_for(kind)
+        .map(|backend| backend.capabilities().names())
+        .unwrap_or_default()
+}
+
+pub fn row_of(record: &ClusterRecord) -> ClusterRow {
+    ClusterRow {
+        name: record.name.clone(),
+        backend: record.spec.backend.kind.clone(),
+        nodes: record.nodes.len(),
+        status: record.status.as_str().to_owned(),
+        capabilities: capabilities(&record.spec.backend.kind),
+    }
+}
+
+/// The dashboard's view of a recorded cluster; validator results of the last
+/// operation come along, per-node results are re-run with `:debug`.
+pub fn view_of(record: &ClusterRecord) -> ClusterView {
+    let mut groups: Vec<String> = Vec::new();
+    for group in &record.spec.node_groups {
+        if !groups.contains(&group.name) {
+            groups.push(group.name.clone());
+        }
+    }
+    let nodes = record
+        .nodes
+        .iter()
+        .map(|node| {
+            let mut view = NodeView::planned(&node.name, &node.group, &node.roles);
+            view.state = Some(node.state);
+            view.address = node.addresses.join(" ");
+            view
+        })
+        .collect();
+    let checks = record
+        .last_operation
+        .iter()
+        .flat_map(|last| last.summary.validators.iter())
+        .map(|outcome| CheckResult {
+            kind: CheckKind::Validator,
+            name: outcome.name.clone(),
+            status: outcome.status,
+            node: None,
+            message: outcome.message.clone(),
+            exit_code: None,
+            output: None,
+        })
+        .collect();
+    ClusterView {
+        name: record.name.clone(),
+        backend: record.spec.backend.kind.clone(),
+        status: record.status.as_str().to_owned(),
+        capabilities: capabilities(&record.spec.backend.kind),
+        nodes,
+        roles: record.spec.roles(),
+        groups,
+        checks,
+    }
+}

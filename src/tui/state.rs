@@ -1,0 +1,247 @@
+//! The dashboard's state, owned by the event loop alone. Engine events are
+//! folded into it by [`super::update`]; panels render from views built out of it.
+
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+use tui_input::Input;
+
+use crate::engine::{CheckResult, OperationKind, StepStatus, Stream};
+use crate::node::NodeState;
+
+/// Log lines kept; older ones are dropped first.
+pub const LOG_CAPACITY: usize = 20_000;
+
+/// The panels, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Panel {
+    Clusters,
+    Groups,
+    Progress,
+    Checks,
+    Log,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 5] = [
+        Panel::Clusters,
+        Panel::Groups,
+        Panel::Progress,
+        Panel::Checks,
+        Panel::Log,
+    ];
+
+    pub fn index(self) -> usize {
+        Self::ALL
+            .iter()
+            .position(|panel| *panel == self)
+            .unwrap_or(0)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Clusters => "Clusters",
+            Self::Groups => "Node groups",
+            Self::Progress => "Install progress",
+            Self::Checks => "Checks",
+            Self::Log => "Log",
+        }
+    }
+}
+
+/// One known cluster, as the clusters panel lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterRow {
+    pub name: String,
+    pub backend: String,
+    pub nodes: usize,
+    pub status: String,
+    pub capabilities: Vec<&'static str>,
+}
+
+/// One node with its install progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeView {
+    pub name: String,
+    pub group: String,
+    pub roles: Vec<String>,
+    pub address: String,
+    pub state: Option<NodeState>,
+    pub step: Option<String>,
+    pub percent: Option<u8>,
+    pub message: Option<String>,
+    /// When the current step started (event time), for its running clock.
+    pub step_started: Option<SystemTime>,
+    /// Elapsed time of the last finished step.
+    pub step_elapsed_ms: Option<u64>,
+    pub step_status: Option<StepStatus>,
+    pub error: Option<String>,
+}
+
+impl NodeView {
+    pub fn planned(name: &str, group: &str, roles: &[String]) -> Self {
+        Self {
+            name: name.to_owned(),
+            group: group.to_owned(),
+            roles: roles.to_vec(),
+            address: String::new(),
+            state: None,
+            step: None,
+            percent: None,
+            message: None,
+            step_started: None,
+            step_elapsed_ms: None,
+            step_status: None,
+            error: None,
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.step.is_some() && self.step_status.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub time: String,
+    pub node: Option<String>,
+    pub text: String,
+    pub kind: LogKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    Info,
+    Stdout,
+    Stderr,
+    Warning,
+    Error,
+}
+
+impl From<Stream> for LogKind {
+    fn from(stream: Stream) -> Self {
+        match stream {
+            Stream::Stdout => Self::Stdout,
+            Stream::Stderr => Self::Stderr,
+        }
+    }
+}
+
+/// The cluster the dashboard is showing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterView {
+    pub name: String,
+    pub backend: String,
+    pub status: String,
+    pub capabilities: Vec<&'static str>,
+    pub nodes: Vec<NodeView>,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
+    /// Validator, debugger and command results, newest last.
+    pub checks: Vec<CheckResult>,
+}
+
+impl ClusterView {
+    pub fn node_mut(&mut self, name: &str) -> Option<&mut NodeView> {
+        self.nodes.iter_mut().find(|node| node.name == name)
+    }
+}
+
+/// A popup over the panels; at most one at a time.
+#[derive(Debug)]
+pub enum Popup {
+    Help,
+    /// The `:` command line.
+    Command(Input),
+    /// `/` filter of the focused panel.
+    Filter(Input),
+    ConfirmQuit,
+    /// Full output of one node of a folded check row.
+    Detail {
+        row: usize,
+        node: usize,
+    },
+}
+
+/// A one-line message under the panels; errors stay until the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub clusters: Vec<ClusterRow>,
+    pub cluster: Option<ClusterView>,
+    pub focus: Panel,
+    /// Selected row per panel, indexed by [`Panel::index`].
+    pub selected: [usize; 5],
+    /// Filter text per panel.
+    pub filters: [String; 5],
+    pub log: VecDeque<LogLine>,
+    /// Lines scrolled up from the bottom of the log; 0 follows new lines.
+    pub log_scroll: usize,
+    pub popup: Option<Popup>,
+    pub history: Vec<String>,
+    /// Position while browsing history with Up/Down in the command line.
+    pub history_cursor: Option<usize>,
+    pub running: Option<OperationKind>,
+    pub notice: Option<Notice>,
+    pub size: (u16, u16),
+    pub should_quit: bool,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self {
+            clusters: Vec::new(),
+            cluster: None,
+            focus: Panel::Clusters,
+            selected: [0; 5],
+            filters: Default::default(),
+            log: VecDeque::new(),
+            log_scroll: 0,
+            popup: None,
+            history: Vec::new(),
+            history_cursor: None,
+            running: None,
+            notice: None,
+            size: (80, 24),
+            should_quit: false,
+        }
+    }
+}
+
+impl App {
+    pub fn push_log(&mut self, line: LogLine) {
+        if self.log.len() == LOG_CAPACITY {
+            self.log.pop_front();
+        }
+        self.log.push_back(line);
+        if self.log_scroll > 0 {
+            // Keep the view still while the user reads back.
+            self.log_scroll = (self.log_scroll + 1).min(self.log.len());
+        }
+    }
+
+    /// Something moves on screen (a step's clock), so the loop should tick.
+    pub fn animating(&self) -> bool {
+        self.running.is_some()
+            || self
+                .cluster
+                .as_ref()
+                .is_some_and(|cluster| cluster.nodes.iter().any(NodeView::is_busy))
+    }
+
+    pub fn filter(&self, panel: Panel) -> &str {
+        &self.filters[panel.index()]
+    }
+
+    pub fn notify(&mut self, text: impl Into<String>, error: bool) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error,
+        });
+    }
+}
