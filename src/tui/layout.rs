@@ -61,7 +61,7 @@ pub fn areas(area: Rect) -> Areas {
         .areas(top);
     let [checks, log] = Layout::default()
         .direction(Direction::Horizontal)
-        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
         .areas(bottom);
     Areas {
         clusters,

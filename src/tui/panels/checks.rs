@@ -121,15 +121,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 format!("{} ({})", row.nodes, row.node_count)
             };
             // Narrow panels give the name and the node range a third each.
-            let name_width = (width / 3).clamp(8, 20);
-            let nodes_width = (width / 3).clamp(8, 18);
+            let (name_width, nodes_width) = if nodes.is_empty() {
+                // Validators have no nodes: their name takes both columns.
+                ((width / 3).clamp(8, 20) + (width / 3).clamp(8, 18) + 1, 0)
+            } else {
+                ((width / 3).clamp(8, 20), (width / 3).clamp(8, 18))
+            };
             let line = Line::from(vec![
                 Span::styled(
                     format!("{:<7}", status_word(row.status)),
                     status_style(row.status, theme),
                 ),
                 Span::raw(format!(" {:<name_width$} ", fit(&row.name, name_width))),
-                Span::raw(format!("{:<nodes_width$} ", fit(&nodes, nodes_width))),
+                Span::raw(if nodes_width == 0 {
+                    String::new()
+                } else {
+                    format!("{:<nodes_width$} ", fit(&nodes, nodes_width))
+                }),
                 Span::styled(
                     fit(detail, width.saturating_sub(10 + name_width + nodes_width)),
                     theme.dim(),

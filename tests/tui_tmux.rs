@@ -1,0 +1,173 @@
+//! End to end: the real binary in a real terminal (tmux). Brings the quickstart
+//! up in the dashboard, navigates, runs a command and the debuggers, quits.
+//! Needs tmux: skipped with a printed reason when it is missing, except under
+//! CI=true, where a missing tmux is a failure.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{BIN, Deck, repo_root};
+
+/// A tmux server of our own (private socket), killed on drop with whatever
+/// the test left running.
+struct Tmux {
+    socket: String,
+    session: String,
+    deck: Deck,
+}
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .tmux(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.session];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success());
+    }
+
+    /// Types text literally (no key-name lookup), then optionally Enter.
+    fn type_line(&self, text: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", &self.session, "-l", text])
+                .status
+                .success()
+        );
+        self.keys(&["Enter"]);
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.tmux(&["has-session", "-t", &self.session])
+            .status
+            .success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+        let _ = self.deck.run(&["destroy", "quickstart"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+#[test]
+fn dashboard_up_navigate_run_debug_quit() {
+    if !tmux_available() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tmux is required under CI=true (scripts/test installs it)"
+        );
+        eprintln!("SKIPPED dashboard_up_navigate_run_debug_quit: tmux is not installed");
+        return;
+    }
+    let tmux = Tmux {
+        socket: format!("clusterdeck-test-{}", std::process::id()),
+        session: "deck".to_owned(),
+        deck: Deck::new(),
+    };
+    let command = format!(
+        "env CLUSTERDECK_STATE_DIR={} {BIN} up examples/quickstart.yaml",
+        tmux.deck.state.path().display()
+    );
+    let root = repo_root();
+    let started = tmux.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &tmux.session,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-c",
+        root.to_str().expect("path"),
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    let screen = tmux.wait_for("up succeeded");
+    assert!(
+        screen.contains("Install progress 4 done, 0 failed of 4"),
+        "{screen}"
+    );
+    assert!(screen.contains("agents-[1-3] (3)"), "{screen}");
+    assert!(screen.contains("validators 8/8"), "{screen}");
+    assert!(screen.contains("[running]"), "{screen}");
+
+    // Navigate: Tab moves the focus (thick border) to Node groups; j selects.
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("┏ Node groups");
+    tmux.keys(&["j", "j"]);
+
+    tmux.keys(&[":"]);
+    tmux.type_line("run agent echo hello-e2e");
+    let screen = tmux.wait_for("run succeeded");
+    assert!(screen.contains("hello-e2e"), "{screen}");
+
+    tmux.keys(&[":"]);
+    tmux.type_line("debug");
+    let screen = tmux.wait_for("debug succeeded");
+    assert!(screen.contains("agent-up"), "{screen}");
+
+    tmux.keys(&["?"]);
+    tmux.wait_for("Keys · Esc closes");
+    tmux.keys(&["Escape"]);
+
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tmux.alive() {
+        assert!(
+            Instant::now() < deadline,
+            "q did not quit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The cluster outlives the dashboard and can be inspected headless.
+    let record = tmux.deck.record("quickstart");
+    assert_eq!(record["status"], "ready");
+    assert_eq!(record["last_operation"]["operation"], "debug");
+}
