@@ -16,6 +16,7 @@ struct Tmux {
     socket: String,
     session: String,
     deck: Deck,
+    cluster: String,
 }
 
 impl Tmux {
@@ -78,8 +79,69 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
-        let _ = self.deck.run(&["destroy", "quickstart"]);
+        let _ = self.deck.run(&["destroy", &self.cluster]);
     }
+}
+
+impl Tmux {
+    /// Opens the dashboard on `up SPEC` in a fresh tmux server.
+    fn up(cluster: &str, spec: &str, tag: &str) -> Self {
+        let tmux = Tmux {
+            socket: format!("clusterdeck-test-{}-{tag}", std::process::id()),
+            session: "deck".to_owned(),
+            deck: Deck::new(),
+            cluster: cluster.to_owned(),
+        };
+        let command = format!(
+            "env CLUSTERDECK_STATE_DIR={} {BIN} up {spec}",
+            tmux.deck.state.path().display()
+        );
+        let root = repo_root();
+        let started = tmux.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &tmux.session,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            "-c",
+            root.to_str().expect("path"),
+            &command,
+        ]);
+        assert!(
+            started.status.success(),
+            "{}",
+            String::from_utf8_lossy(&started.stderr)
+        );
+        tmux
+    }
+
+    fn wait_until_gone(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.alive() {
+            assert!(
+                Instant::now() < deadline,
+                "the dashboard did not quit:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Skips (or, under CI=true, fails) when tmux is missing.
+fn require_tmux(test: &str) -> bool {
+    if tmux_available() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "tmux is required under CI=true (scripts/test installs it)"
+    );
+    eprintln!("SKIPPED {test}: tmux is not installed");
+    false
 }
 
 fn tmux_available() -> bool {
@@ -91,42 +153,10 @@ fn tmux_available() -> bool {
 
 #[test]
 fn dashboard_up_navigate_run_debug_quit() {
-    if !tmux_available() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is required under CI=true (scripts/test installs it)"
-        );
-        eprintln!("SKIPPED dashboard_up_navigate_run_debug_quit: tmux is not installed");
+    if !require_tmux("dashboard_up_navigate_run_debug_quit") {
         return;
     }
-    let tmux = Tmux {
-        socket: format!("clusterdeck-test-{}", std::process::id()),
-        session: "deck".to_owned(),
-        deck: Deck::new(),
-    };
-    let command = format!(
-        "env CLUSTERDECK_STATE_DIR={} {BIN} up examples/quickstart.yaml",
-        tmux.deck.state.path().display()
-    );
-    let root = repo_root();
-    let started = tmux.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &tmux.session,
-        "-x",
-        "160",
-        "-y",
-        "48",
-        "-c",
-        root.to_str().expect("path"),
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
+    let tmux = Tmux::up("quickstart", "examples/quickstart.yaml", "a");
 
     let screen = tmux.wait_for("up succeeded");
     assert!(
@@ -170,4 +200,33 @@ fn dashboard_up_navigate_run_debug_quit() {
     let record = tmux.deck.record("quickstart");
     assert_eq!(record["status"], "ready");
     assert_eq!(record["last_operation"]["operation"], "debug");
+}
+
+#[test]
+fn quitting_during_up_asks_then_cancels_and_records_state() {
+    if !require_tmux("quitting_during_up_asks_then_cancels_and_records_state") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = common::write_spec(
+        dir.path(),
+        "name: slow\nnode_groups: [{ name: n, count: 2, roles: [x] }]\ninstall: { from: install.sh }\n",
+        "#!/bin/sh\necho clusterdeck:progress 30 waiting\nsleep 300\n",
+    );
+    let tmux = Tmux::up("slow", spec.to_str().expect("path"), "b");
+    tmux.wait_for("30%");
+    tmux.keys(&["q"]);
+    tmux.wait_for("Quit and cancel it?");
+    tmux.keys(&["y"]);
+    tmux.wait_until_gone();
+    let record = tmux.deck.record("slow");
+    assert_eq!(
+        record["last_operation"]["outcome"], "cancelled",
+        "{record:#}"
+    );
+    let uid = record["uid"].as_str().expect("uid").to_owned();
+    assert!(
+        common::labelled(&uid).is_empty(),
+        "cancelling stopped the installers"
+    );
 }

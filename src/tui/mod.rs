@@ -46,6 +46,8 @@ pub enum Start {
 const REFRESH_EVERY: Duration = Duration::from_secs(2);
 /// How often running clocks redraw while something is in progress.
 const TICK_EVERY: Duration = Duration::from_millis(250);
+/// How long quitting waits for a cancelled operation to record its state.
+const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(15);
 /// Background messages folded before a redraw, at most.
 const BATCH: usize = 1024;
 
@@ -103,6 +105,8 @@ async fn event_loop(
     let mut refresh = tokio::time::interval(REFRESH_EVERY);
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|err| format!("cannot watch for SIGTERM: {err}"))?;
     let mut commands = vec![Command::LoadClusters];
     match start {
         Start::Up(path) => {
@@ -135,6 +139,10 @@ async fn event_loop(
             },
             Some(message) = messages.recv() => message,
             _ = tick.tick(), if app.animating() => Msg::Tick,
+            _ = terminate.recv() => {
+                tracing::info!("SIGTERM: cancelling and quitting");
+                break;
+            }
             _ = refresh.tick(), if app.cluster.is_some() && app.running.is_none() => {
                 let name = app.cluster.as_ref().map(|cluster| cluster.name.clone()).unwrap_or_default();
                 commands.push(Command::Refresh(name));
@@ -155,6 +163,7 @@ async fn event_loop(
             }
         }
     }
+    runner.shutdown(SHUTDOWN_PATIENCE).await;
     tracing::info!("dashboard closed");
     Ok(())
 }

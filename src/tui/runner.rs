@@ -16,6 +16,9 @@ pub struct Runner {
     parallel: usize,
     messages: UnboundedSender<Msg>,
     cancel: Option<CancellationToken>,
+    /// The running operation, awaited on shutdown so cancelling finishes
+    /// recording state before the process exits.
+    running: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Runner {
@@ -25,6 +28,20 @@ impl Runner {
             parallel,
             messages,
             cancel: None,
+            running: None,
+        }
+    }
+
+    /// Cancels the running operation, if any, and waits (bounded) for it to
+    /// stop its commands and record what exists.
+    pub async fn shutdown(&mut self, patience: std::time::Duration) {
+        if let Some(cancel) = &self.cancel {
+            cancel.cancel();
+        }
+        if let Some(task) = self.running.take()
+            && tokio::time::timeout(patience, task).await.is_err()
+        {
+            tracing::warn!("the operation did not stop in time");
         }
     }
 
@@ -98,7 +115,7 @@ impl Runner {
         let (engine, mut events) = self.engine(cancel);
         let messages = self.messages.clone();
         let kind = operation.kind();
-        tokio::spawn(async move {
+        self.running = Some(tokio::spawn(async move {
             // The engine lives in the task; when it ends, the event channel closes.
             let task = tokio::spawn(async move { perform(&engine, operation).await });
             while let Some(event) = events.recv().await {
@@ -115,7 +132,7 @@ impl Runner {
                 operation: kind,
                 result,
             });
-        });
+        }));
     }
 }
 
