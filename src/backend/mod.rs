@@ -5,6 +5,7 @@
 
 pub mod local;
 mod options;
+pub mod ssh;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -140,12 +141,13 @@ pub trait Backend: Send + Sync {
 }
 
 /// The backends this build knows, by `backend.kind`.
-pub const BUILTIN_BACKENDS: &[&str] = &["local"];
+pub const BUILTIN_BACKENDS: &[&str] = &["local", "ssh"];
 
 /// Makes the backend a spec names, or says which ones exist.
 pub fn backend_for(kind: &str) -> Result<Arc<dyn Backend>, String> {
     match kind {
         "local" => Ok(Arc::new(local::LocalBackend)),
+        "ssh" => Ok(Arc::new(ssh::SshBackend)),
         other => Err(format!(
             "unknown backend {other:?}; available backends: {}",
             BUILTIN_BACKENDS.join(", ")

@@ -22,6 +22,7 @@ pub use event::{
     StepStatus, Stream,
 };
 pub use exec::fan_out;
+pub use install::shell_quote;
 pub use plan::{UpPlan, node_env, plan_nodes};
 pub use remote::Target;
 pub use sink::EventSink;

@@ -3,6 +3,7 @@
 //! work through it the same way on every backend.
 
 mod local;
+pub mod ssh;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! Shared helpers for tests that run the real `clusterdeck` binary.
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,232 @@
+//! The `ssh` backend: machines that already exist. It creates and destroys
+//! nothing; nodes are the hosts each group lists, reached over SSH, and
+//! install, run, debug and attach work on them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::{
+    Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec, OptionType,
+};
+use crate::engine::{CheckStatus, ValidatorOutcome};
+use crate::node::{Node, NodeState};
+use crate::spec::ClusterSpec;
+use crate::state::OutstandingResource;
+use crate::transport::Transport;
+use crate::transport::ssh::{HostKeyPolicy, SshSettings, SshTransport, expand_home};
+
+pub struct SshBackend;
+
+const HOSTS: &str = "hosts";
+
+fn option<'a>(ctx: &'a ClusterContext, name: &str) -> Option<&'a Value> {
+    ctx.options.get(name)
+}
+
+/// Settings from the backend options (defaults already filled in).
+pub fn settings(
+    options: &std::collections::BTreeMap<String, Value>,
+) -> Result<SshSettings, String> {
+    let text = |name: &str| options.get(name).and_then(Value::as_str).map(str::to_owned);
+    let number = |name: &str| options.get(name).and_then(Value::as_u64);
+    let policy = match text("host_key_policy").as_deref() {
+        None | Some("strict") => HostKeyPolicy::Strict,
+        Some("accept-new") => HostKeyPolicy::AcceptNew,
+        Some(other) => {
+            return Err(format!(
+                "host_key_policy must be strict or accept-new, found {other:?}"
+            ));
+        }
+    };
+    let ssh_config = text("ssh_config")
+        .filter(|path| !path.is_empty())
+        .map(|path| expand_home(&PathBuf::from(path)))
+        .filter(|path| path.exists());
+    Ok(SshSettings {
+        user: text("user")
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "root".to_owned()),
+        port: number("port")
+            .and_then(|port| u16::try_from(port).ok())
+            .unwrap_or(22),
+        identity_files: options
+            .get("identity_files")
+            .and_then(Value::as_array)
+            .map(|files| {
+                files
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|path| expand_home(&PathBuf::from(path)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        use_agent: options
+            .get("use_agent")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        ssh_config,
+        known_hosts: expand_home(&PathBuf::from(
+            text("known_hosts").unwrap_or_else(|| "~/.ssh/known_hosts".to_owned()),
+        )),
+        host_key_policy: policy,
+        connect_timeout: Duration::from_millis(number("connect_timeout_ms").unwrap_or(10_000)),
+    })
+}
+
+fn hosts(options: &std::collections::BTreeMap<String, Value>) -> Option<Vec<String>> {
+    options
+        .get(HOSTS)?
+        .as_array()?
+        .iter()
+        .map(|host| host.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[async_trait]
+impl Backend for SshBackend {
+    fn kind(&self) -> &str {
+        "ssh"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            create: false,
+            destroy: false,
+            install_from_path: true,
+            install_from_url: false,
+            scale: false,
+            stop_start: false,
+        }
+    }
+
+    fn option_schema(&self) -> Vec<OptionSpec> {
+        vec![
+            OptionSpec::new("user", OptionType::String, "login user when a host names none (default: $USER)"),
+            OptionSpec::new("port", OptionType::Integer, "SSH port when a host names none").with_default(json!(22)),
+            OptionSpec::new("identity_files", OptionType::StringList, "private keys to try, after the ssh config's IdentityFile").with_default(json!([])),
+            OptionSpec::new("use_agent", OptionType::Boolean, "try the keys of the ssh-agent at $SSH_AUTH_SOCK first").with_default(json!(true)),
+            OptionSpec::new("ssh_config", OptionType::String, "OpenSSH client config for Host aliases (HostName, Port, User, IdentityFile); empty for none").with_default(json!("~/.ssh/config")),
+            OptionSpec::new("known_hosts", OptionType::String, "known_hosts file host keys are checked against").with_default(json!("~/.ssh/known_hosts")),
+            OptionSpec::new("host_key_policy", OptionType::String, "strict: unknown host keys are refused; accept-new: they are recorded (a changed key is always refused)").with_default(json!("strict")),
+            OptionSpec::new("connect_timeout_ms", OptionType::Integer, "give up connecting to a node after this long").with_default(json!(10_000)),
+            OptionSpec::new("remote_dir", OptionType::String, "directory on each machine for clusterdeck's files, relative to the login's home").with_default(json!(".clusterdeck")),
+        ]
+    }
+
+    fn validate(&self, spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
+        let mut problems = Vec::new();
+        for group in &spec.node_groups {
+            match hosts(&group.options) {
+                None => problems.push(format!(
+                    "group {} needs options.hosts: a list of \"[user@]host[:port]\" (or ssh config aliases)",
+                    group.name
+                )),
+                Some(hosts) if hosts.len() != group.count as usize => problems.push(format!(
+                    "group {} has count {} but lists {} host(s)",
+                    group.name,
+                    group.count,
+                    hosts.len()
+                )),
+                Some(_) => {}
+            }
+        }
+        let mut options = spec.backend.options.clone();
+        options
+            .entry("host_key_policy".to_owned())
+            .or_insert(json!("strict"));
+        if let Err(problem) = settings(&options) {
+            problems.push(problem);
+        }
+        vec![ValidatorOutcome {
+            name: "ssh-hosts".to_owned(),
+            status: if problems.is_empty() {
+                CheckStatus::Pass
+            } else {
+                CheckStatus::Fail
+            },
+            message: if problems.is_empty() {
+                "every group lists its hosts".to_owned()
+            } else {
+                problems.join("; ")
+            },
+        }]
+    }
+
+    /// Adopts the plan's host: nothing is created, so nothing is in the ledger.
+    async fn create_node(
+        &self,
+        ctx: &ClusterContext,
+        plan: &NodePlan,
+    ) -> Result<Node, BackendError> {
+        let hosts = hosts(&plan.options).unwrap_or_default();
+        let host = hosts.get(plan.index as usize - 1).ok_or_else(|| {
+            BackendError::Other(format!(
+                "group {} lists no host for node {}",
+                plan.group, plan.name
+            ))
+        })?;
+        let settings = settings(&ctx.options).map_err(BackendError::Other)?;
+        let endpoint = settings.endpoint(host).map_err(BackendError::Other)?;
+        Ok(Node {
+            id: host.clone(),
+            name: plan.name.clone(),
+            group: plan.group.clone(),
+            index: plan.index,
+            roles: plan.roles.clone(),
+            addresses: vec![format!("{}@{}", endpoint.user, endpoint.address())],
+            state: NodeState::Running,
+        })
+    }
+
+    async fn destroy_node(&self, _ctx: &ClusterContext, _node: &Node) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported {
+            backend: "ssh".to_owned(),
+            operation: "destroy machines (it only forgets them on `destroy`)",
+        })
+    }
+
+    async fn discover(
+        &self,
+        _ctx: &ClusterContext,
+        known: &[Node],
+    ) -> Result<Vec<Node>, BackendError> {
+        Ok(known.to_vec())
+    }
+
+    async fn destroy_resource(
+        &self,
+        _ctx: &ClusterContext,
+        _resource: &OutstandingResource,
+    ) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    async fn sweep(&self, _ctx: &ClusterContext) -> Result<usize, BackendError> {
+        Ok(0)
+    }
+
+    fn transport(
+        &self,
+        ctx: &ClusterContext,
+        node: &Node,
+        env: Vec<(String, String)>,
+    ) -> Result<Arc<dyn Transport>, BackendError> {
+        let settings = settings(&ctx.options).map_err(BackendError::Other)?;
+        let endpoint = settings.endpoint(&node.id).map_err(BackendError::Other)?;
+        let base = option(ctx, "remote_dir")
+            .and_then(Value::as_str)
+            .unwrap_or(".clusterdeck");
+        let root = format!("{base}/{}/{}", ctx.name, node.name);
+        Ok(Arc::new(SshTransport::new(
+            &node.name,
+            endpoint,
+            Arc::new(settings),
+            root,
+            env,
+        )))
+    }
+}
