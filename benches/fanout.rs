@@ -19,11 +19,19 @@ fn main() {
         std::env::var("FANOUT_CLUSTER"),
         std::env::var("CLUSTERDECK_STATE_DIR"),
     ) else {
-        println!("fanout: set FANOUT_CLUSTER and CLUSTERDECK_STATE_DIR (scripts/bench-fanout does); nothing measured");
+        println!(
+            "fanout: set FANOUT_CLUSTER and CLUSTERDECK_STATE_DIR (scripts/bench-fanout does); nothing measured"
+        );
         return;
     };
-    let rounds: usize = std::env::var("FANOUT_ROUNDS").ok().and_then(|value| value.parse().ok()).unwrap_or(5);
-    let parallel: usize = std::env::var("FANOUT_PARALLEL").ok().and_then(|value| value.parse().ok()).unwrap_or(256);
+    let rounds: usize = std::env::var("FANOUT_ROUNDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(5);
+    let parallel: usize = std::env::var("FANOUT_PARALLEL")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(256);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let store = StateStore::new(state.into());

@@ -93,6 +93,19 @@ fn quickstart_up_run_debug_destroy_leaves_nothing_behind() {
 }
 
 #[test]
+fn every_example_validates() {
+    let deck = Deck::new();
+    for example in ["examples/quickstart.yaml", "examples/ssh.yaml"] {
+        let output = deck.run(&["validate", example]);
+        assert!(
+            output.status.success(),
+            "{example}: {}",
+            text(&output.stdout)
+        );
+    }
+}
+
+#[test]
 fn help_version_and_completions_work() {
     let deck = Deck::new();
     let help = deck.run(&["--help"]);

@@ -86,6 +86,11 @@ impl Drop for Tmux {
 impl Tmux {
     /// Opens the dashboard on `up SPEC` in a fresh tmux server.
     fn up(cluster: &str, spec: &str, tag: &str) -> Self {
+        Self::open(cluster, &format!("up {spec}"), "", tag)
+    }
+
+    /// Opens the dashboard with `args`, extra `env` assignments first.
+    fn open(cluster: &str, args: &str, env: &str, tag: &str) -> Self {
         let tmux = Tmux {
             socket: format!("clusterdeck-test-{}-{tag}", std::process::id()),
             session: "deck".to_owned(),
@@ -93,7 +98,7 @@ impl Tmux {
             cluster: cluster.to_owned(),
         };
         let command = format!(
-            "env CLUSTERDECK_STATE_DIR={} {BIN} up {spec}",
+            "env CLUSTERDECK_STATE_DIR={} {env} {BIN} {args}",
             tmux.deck.state.path().display()
         );
         let root = repo_root();
@@ -229,4 +234,34 @@ fn quitting_during_up_asks_then_cancels_and_records_state() {
         common::labelled(&uid).is_empty(),
         "cancelling stopped the installers"
     );
+}
+
+#[test]
+fn attach_to_a_spec_of_existing_machines_without_up() {
+    if !require_tmux("attach_to_a_spec_of_existing_machines_without_up") {
+        return;
+    }
+    let Some(fleet) = common::fleet::fleet("attach_to_a_spec_of_existing_machines_without_up", 3)
+    else {
+        return;
+    };
+    let spec = fleet.spec("sshattach", "", "");
+    let env = format!("HOME={}", fleet.home.display());
+    let tmux = Tmux::open(
+        "sshattach",
+        &format!("attach {}", spec.display()),
+        &env,
+        "c",
+    );
+    let screen = tmux.wait_for("showing cluster sshattach");
+    assert!(screen.contains("web-3"), "{screen}");
+    tmux.keys(&[":"]);
+    tmux.type_line("run all echo attached-$CLUSTERDECK_NODE");
+    let screen = tmux.wait_for("run succeeded");
+    assert!(screen.contains("attached-web-2"), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_until_gone();
+    let record = tmux.deck.record("sshattach");
+    assert_eq!(record["spec"]["backend"]["kind"], "ssh");
+    assert_eq!(record["last_operation"]["operation"], "run");
 }

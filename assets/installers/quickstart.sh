@@ -4,7 +4,10 @@
 # Lines starting with "clusterdeck:progress" move the progress gauge.
 set -eu
 role="${1:-}"
-mkdir -p "$HOME/run" "$HOME/log"
+# The node's directory on every backend (on local it is also $HOME).
+NODE_DIR="${CLUSTERDECK_NODE_DIR:-$HOME}"
+export NODE_DIR
+mkdir -p "$NODE_DIR/run" "$NODE_DIR/log"
 echo "clusterdeck:progress 10 preparing $role on $CLUSTERDECK_NODE"
 test -f config.json
 test -x genconf/ip-detect
@@ -12,12 +15,12 @@ echo "clusterdeck:progress 50 starting the $role service"
 case "$role" in
   master)
     # A stand-in service: a heartbeat file touched every second.
-    nohup sh -c 'while :; do date > "$HOME/run/heartbeat"; sleep 1; done' >"$HOME/log/master.log" 2>&1 &
-    echo $! > "$HOME/run/master.pid"
+    nohup sh -c 'while :; do date > "$NODE_DIR/run/heartbeat"; sleep 1; done' >"$NODE_DIR/log/master.log" 2>&1 &
+    echo $! > "$NODE_DIR/run/master.pid"
     ;;
   agent)
-    nohup sh -c 'while :; do sleep 1; done' >"$HOME/log/agent.log" 2>&1 &
-    echo $! > "$HOME/run/agent.pid"
+    nohup sh -c 'while :; do sleep 1; done' >"$NODE_DIR/log/agent.log" 2>&1 &
+    echo $! > "$NODE_DIR/run/agent.pid"
     ;;
   *)
     echo "unknown role: $role" >&2

@@ -103,14 +103,12 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::Attach { name } => {
             let store = store()?;
-            store
-                .load(&name)
-                .map_err(|err| Failure::Input(err.to_string()))?;
             if !interactive {
                 return Err(Failure::Input(
                     "attach opens the dashboard and needs a terminal; use `inspect`, `run` or `debug` headless".to_owned(),
                 ));
             }
+            let name = attach_target(&name, &store, cli.parallel).await?;
             dashboard(Start::Attach(name), store, cli.parallel).await
         }
         Command::Destroy { name } => {
@@ -138,6 +136,38 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             })
             .await
         }
+    }
+}
+
+/// A cluster name as it is, or a spec file: its cluster, recorded first
+/// when it is one of existing machines not yet known.
+async fn attach_target(target: &str, store: &StateStore, parallel: u16) -> Result<String, Failure> {
+    let path = std::path::Path::new(target);
+    if !path.is_file() {
+        store
+            .load(target)
+            .map_err(|err| Failure::Input(err.to_string()))?;
+        return Ok(target.to_owned());
+    }
+    let loaded = load_spec(path)?;
+    let name = loaded.spec.name.clone();
+    if store
+        .try_load(&name)
+        .map_err(|err| Failure::Failed(err.to_string()))?
+        .is_some()
+    {
+        return Ok(name);
+    }
+    let (engine, _events) = engine(store.clone(), parallel, CancellationToken::new());
+    let report = engine.adopt(&loaded).await?;
+    match report.outcome {
+        Outcome::Succeeded => Ok(name),
+        _ => Err(Failure::Failed(
+            report
+                .summary
+                .reason
+                .unwrap_or_else(|| format!("cannot record cluster {name}")),
+        )),
     }
 }
 

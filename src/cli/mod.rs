@@ -61,8 +61,11 @@ pub enum Command {
         headless: bool,
     },
     /// Open the dashboard on an existing cluster: live node status, run commands and debuggers
+    #[command(
+        after_help = "A spec file of existing machines (backend ssh) is recorded first if it is not yet: no `up` needed."
+    )]
     Attach {
-        /// The cluster's name
+        /// The cluster's name, or a spec file
         name: String,
     },
     /// Destroy a cluster: every node, process and resource it made, then its state

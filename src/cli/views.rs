@@ -154,6 +154,7 @@ pub fn validation(
             "plan for cluster {} on backend {}:\n",
             plan.cluster, plan.backend
         ));
+        let creates = backend_for(&plan.backend).is_ok_and(|backend| backend.capabilities().create);
         let mut groups: Vec<&str> = plan.nodes.iter().map(|node| node.group.as_str()).collect();
         groups.dedup();
         for group in groups {
@@ -169,8 +170,9 @@ pub fn validation(
                 .find(|node| node.group == group)
                 .map(|node| node.roles.join(","))
                 .unwrap_or_default();
+            let verb = if creates { "create" } else { "use existing" };
             text.push_str(&format!(
-                "  create {} node(s) {} (roles: {roles})\n",
+                "  {verb} {} node(s) {} (roles: {roles})\n",
                 members.len(),
                 compact(&members)
             ));

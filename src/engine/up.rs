@@ -66,6 +66,30 @@ impl Engine {
     }
 
     pub async fn up(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
+        self.up_steps(loaded, true).await
+    }
+
+    /// Records a cluster of existing machines (a backend that cannot create)
+    /// without installing or running debuggers, so it can be attached to.
+    pub async fn adopt(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
+        let creates = self
+            .backend(&loaded.spec.backend.kind)
+            .map(|backend| backend.capabilities().create)
+            .unwrap_or(true);
+        if creates {
+            return Err(EngineError::Invalid(format!(
+                "cluster {:?} is not up, and backend {:?} creates machines: run `clusterdeck up` first",
+                loaded.spec.name, loaded.spec.backend.kind
+            )));
+        }
+        self.up_steps(loaded, false).await
+    }
+
+    async fn up_steps(
+        &self,
+        loaded: &LoadedSpec,
+        install_and_check: bool,
+    ) -> Result<OperationReport, EngineError> {
         let spec = &loaded.spec;
         let name = spec.name.as_str();
         let (validators, plan) = self.validate(loaded);
@@ -133,7 +157,7 @@ impl Engine {
         record.updated_at = now();
         self.store.save(&record)?;
 
-        if let Some(install) = &spec.install
+        if let Some(install) = spec.install.as_ref().filter(|_| install_and_check)
             && !self.cancel.is_cancelled()
         {
             let failures = self
@@ -143,7 +167,7 @@ impl Engine {
             summary.failures.extend(failures);
         }
 
-        if !spec.checks.debuggers.is_empty() && !self.cancel.is_cancelled() {
+        if install_and_check && !spec.checks.debuggers.is_empty() && !self.cancel.is_cancelled() {
             let results = self
                 .run_debuggers(&spec.checks.debuggers, backend.as_ref(), &ctx, &record)
                 .await;
