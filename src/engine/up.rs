@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::event::{
-    CheckKind, CheckResult, CheckStatus, EventKind, OperationKind, Outcome, PlannedNode, StepStatus,
+    CheckResult, CheckStatus, EventKind, OperationKind, Outcome, PlannedNode, StepStatus,
 };
 use super::exec::fan_out;
 use super::plan::{UpPlan, plan_nodes};
@@ -52,15 +52,7 @@ impl Engine {
     fn emit_validators(&self, validators: &[ValidatorOutcome]) {
         for outcome in validators {
             self.events.emit(EventKind::CheckResult {
-                result: CheckResult {
-                    kind: CheckKind::Validator,
-                    name: outcome.name.clone(),
-                    status: outcome.status,
-                    node: None,
-                    message: outcome.message.clone(),
-                    exit_code: None,
-                    output: None,
-                },
+                result: outcome.into(),
             });
         }
     }

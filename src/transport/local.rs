@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
-use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload};
+use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
 use crate::engine::Stream;
 
 /// Variables passed through from clusterdeck's own environment; everything
@@ -156,13 +156,6 @@ impl Transport for LocalTransport {
 fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }
 
 fn kill_group(group: Option<i32>) {

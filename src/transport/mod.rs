@@ -70,6 +70,15 @@ pub enum TransportError {
     PathEscapes(String),
 }
 
+/// Sleeps until the deadline, or forever without one (a `select!` arm that
+/// never fires).
+pub(crate) async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Receives each output line as it arrives.
 pub type LineSink<'a> = &'a (dyn Fn(Stream, &str) + Send + Sync);
 

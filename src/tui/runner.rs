@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::msg::{Command, Msg, Operation};
 use super::state::{ClusterRow, ClusterView, NodeView};
 use crate::backend::backend_for;
-use crate::engine::{CheckKind, CheckResult, Engine, EngineError, EventSink, OperationReport};
+use crate::engine::{CheckResult, Engine, EngineError, EventSink, OperationReport};
 use crate::spec::LoadedSpec;
 use crate::state::{ClusterRecord, StateStore};
 
@@ -194,15 +194,7 @@ pub fn view_of(record: &ClusterRecord) -> ClusterView {
         .last_operation
         .iter()
         .flat_map(|last| last.summary.validators.iter())
-        .map(|outcome| CheckResult {
-            kind: CheckKind::Validator,
-            name: outcome.name.clone(),
-            status: outcome.status,
-            node: None,
-            message: outcome.message.clone(),
-            exit_code: None,
-            output: None,
-        })
+        .map(CheckResult::from)
         .collect();
     ClusterView {
         name: record.name.clone(),

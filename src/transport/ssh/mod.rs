@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 pub use pool::SshPool;
 pub use settings::{Endpoint, HostKeyPolicy, SshSettings, expand_home, split_target};
 
-use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload};
+use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
 use crate::engine::Stream;
 use crate::engine::shell_quote;
 
@@ -310,13 +310,6 @@ fn signal_number(name: &russh::Sig) -> i32 {
         russh::Sig::INT => 2,
         russh::Sig::HUP => 1,
         _ => -1,
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -7,10 +7,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{block, fit, inner};
+use super::{block, fit, inner, list_lines};
 use crate::checks::fold;
 use crate::engine::{CheckKind, CheckResult, CheckStatus, FoldedResult, Tally};
-use crate::tui::layout::window_start;
 use crate::tui::state::{App, Panel};
 use crate::tui::theme::Theme;
 
@@ -92,63 +91,49 @@ fn tally(app: &App) -> String {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = rows(app);
-    let focused = app.focus == Panel::Checks && app.popup.is_none();
     let block = block(app, Panel::Checks, theme, tally(app));
     let body = inner(area);
     let height = usize::from(body.height);
     let width = usize::from(body.width);
-    let selected = app.selected[Panel::Checks.index()].min(rows.len().saturating_sub(1));
-    let start = window_start(selected, rows.len(), height);
-    let lines: Vec<Line> = rows
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take(height)
-        .map(|(index, row)| {
-            let first_output = row.output.lines().next().unwrap_or_default();
-            let detail = if row.status == CheckStatus::Pass || row.kind == CheckKind::Validator {
-                if first_output.is_empty() {
-                    &row.message
-                } else {
-                    first_output
-                }
-            } else {
+    let lines: Vec<Line> = list_lines(app, Panel::Checks, &rows, height, theme, |row| {
+        let first_output = row.output.lines().next().unwrap_or_default();
+        let detail = if row.status == CheckStatus::Pass || row.kind == CheckKind::Validator {
+            if first_output.is_empty() {
                 &row.message
-            };
-            let nodes = if row.nodes.is_empty() {
+            } else {
+                first_output
+            }
+        } else {
+            &row.message
+        };
+        let nodes = if row.nodes.is_empty() {
+            String::new()
+        } else {
+            format!("{} ({})", row.nodes, row.node_count)
+        };
+        // Narrow panels give the name and the node range a third each.
+        let (name_width, nodes_width) = if nodes.is_empty() {
+            // Validators have no nodes: their name takes both columns.
+            ((width / 3).clamp(8, 20) + (width / 3).clamp(8, 18) + 1, 0)
+        } else {
+            ((width / 3).clamp(8, 20), (width / 3).clamp(8, 18))
+        };
+        Line::from(vec![
+            Span::styled(
+                format!("{:<7}", status_word(row.status)),
+                status_style(row.status, theme),
+            ),
+            Span::raw(format!(" {:<name_width$} ", fit(&row.name, name_width))),
+            Span::raw(if nodes_width == 0 {
                 String::new()
             } else {
-                format!("{} ({})", row.nodes, row.node_count)
-            };
-            // Narrow panels give the name and the node range a third each.
-            let (name_width, nodes_width) = if nodes.is_empty() {
-                // Validators have no nodes: their name takes both columns.
-                ((width / 3).clamp(8, 20) + (width / 3).clamp(8, 18) + 1, 0)
-            } else {
-                ((width / 3).clamp(8, 20), (width / 3).clamp(8, 18))
-            };
-            let line = Line::from(vec![
-                Span::styled(
-                    format!("{:<7}", status_word(row.status)),
-                    status_style(row.status, theme),
-                ),
-                Span::raw(format!(" {:<name_width$} ", fit(&row.name, name_width))),
-                Span::raw(if nodes_width == 0 {
-                    String::new()
-                } else {
-                    format!("{:<nodes_width$} ", fit(&nodes, nodes_width))
-                }),
-                Span::styled(
-                    fit(detail, width.saturating_sub(10 + name_width + nodes_width)),
-                    theme.dim(),
-                ),
-            ]);
-            if index == selected {
-                line.style(theme.selected(focused))
-            } else {
-                line
-            }
-        })
-        .collect();
+                format!("{:<nodes_width$} ", fit(&nodes, nodes_width))
+            }),
+            Span::styled(
+                fit(detail, width.saturating_sub(10 + name_width + nodes_width)),
+                theme.dim(),
+            ),
+        ])
+    });
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -5,8 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{block, fit, inner};
-use crate::tui::layout::window_start;
+use super::{block, fit, inner, list_lines};
 use crate::tui::state::{App, ClusterRow, Panel};
 use crate::tui::theme::Theme;
 
@@ -22,47 +21,34 @@ pub fn rows(app: &App) -> Vec<&ClusterRow> {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = rows(app);
-    let focused = app.focus == Panel::Clusters && app.popup.is_none();
     let block = block(app, Panel::Clusters, theme, format!("{}", rows.len()));
     let body = inner(area);
     let height = usize::from(body.height);
-    let selected = app.selected[Panel::Clusters.index()].min(rows.len().saturating_sub(1));
-    let start = window_start(selected, rows.len(), height);
     let width = usize::from(body.width);
     let shown = app.cluster.as_ref().map(|cluster| cluster.name.as_str());
-    let mut lines: Vec<Line> = rows
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take(height)
-        .map(|(index, row)| {
-            let marker = if Some(row.name.as_str()) == shown {
-                "▸ "
-            } else {
-                "  "
-            };
-            let status_style = match row.status.as_str() {
-                "ready" => theme.ok(),
-                "failed" | "degraded" => theme.failed(),
-                _ => theme.busy(),
-            };
-            let name = fit(&row.name, 16);
-            let mut line = Line::from(vec![
-                Span::raw(format!("{marker}{name:<16} ")),
-                Span::styled(format!("{:<10}", row.status), status_style),
-                Span::raw(format!("{:>4} ", row.nodes)),
-                Span::styled(format!("{:<7} ", fit(&row.backend, 7)), theme.dim()),
-                Span::styled(
-                    fit(&row.capabilities.join(","), width.saturating_sub(41)),
-                    theme.dim(),
-                ),
-            ]);
-            if index == selected {
-                line = line.style(theme.selected(focused));
-            }
-            line
-        })
-        .collect();
+    let mut lines: Vec<Line> = list_lines(app, Panel::Clusters, &rows, height, theme, |row| {
+        let marker = if Some(row.name.as_str()) == shown {
+            "▸ "
+        } else {
+            "  "
+        };
+        let status_style = match row.status.as_str() {
+            "ready" => theme.ok(),
+            "failed" | "degraded" => theme.failed(),
+            _ => theme.busy(),
+        };
+        let name = fit(&row.name, 16);
+        Line::from(vec![
+            Span::raw(format!("{marker}{name:<16} ")),
+            Span::styled(format!("{:<10}", row.status), status_style),
+            Span::raw(format!("{:>4} ", row.nodes)),
+            Span::styled(format!("{:<7} ", fit(&row.backend, 7)), theme.dim()),
+            Span::styled(
+                fit(&row.capabilities.join(","), width.saturating_sub(41)),
+                theme.dim(),
+            ),
+        ])
+    });
     if lines.is_empty() {
         lines.push(Line::styled(
             "  no clusters: run `clusterdeck up SPEC`",

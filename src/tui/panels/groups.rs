@@ -5,9 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{block, fit, inner};
+use super::{block, fit, inner, list_lines};
 use crate::node::NodeState;
-use crate::tui::layout::window_start;
 use crate::tui::state::{App, NodeView, Panel};
 use crate::tui::theme::Theme;
 
@@ -76,7 +75,6 @@ fn badge(node: &NodeView, theme: &Theme) -> Span<'static> {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = rows(app);
-    let focused = app.focus == Panel::Groups && app.popup.is_none();
     let nodes = app
         .cluster
         .as_ref()
@@ -85,36 +83,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let body = inner(area);
     let height = usize::from(body.height);
     let width = usize::from(body.width);
-    let selected = app.selected[Panel::Groups.index()].min(rows.len().saturating_sub(1));
-    let start = window_start(selected, rows.len(), height);
-    let mut lines: Vec<Line> = rows
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take(height)
-        .map(|(index, row)| {
-            let line = match row {
-                Row::Group { name, nodes, roles } => Line::from(vec![
-                    Span::styled(format!("▾ {name}"), theme.title()),
-                    Span::styled(format!(" ({nodes})  roles: {roles}"), theme.dim()),
-                ]),
-                Row::Node(node) => Line::from(vec![
-                    Span::raw(format!("  {:<16} ", fit(&node.name, 16))),
-                    Span::raw(format!("{:<14} ", fit(&node.roles.join(","), 14))),
-                    badge(node, theme),
-                    Span::styled(
-                        format!(" {}", fit(&node.address, width.saturating_sub(45))),
-                        theme.dim(),
-                    ),
-                ]),
-            };
-            if index == selected {
-                line.style(theme.selected(focused))
-            } else {
-                line
-            }
-        })
-        .collect();
+    let mut lines: Vec<Line> =
+        list_lines(app, Panel::Groups, &rows, height, theme, |row| match row {
+            Row::Group { name, nodes, roles } => Line::from(vec![
+                Span::styled(format!("▾ {name}"), theme.title()),
+                Span::styled(format!(" ({nodes})  roles: {roles}"), theme.dim()),
+            ]),
+            Row::Node(node) => Line::from(vec![
+                Span::raw(format!("  {:<16} ", fit(&node.name, 16))),
+                Span::raw(format!("{:<14} ", fit(&node.roles.join(","), 14))),
+                badge(node, theme),
+                Span::styled(
+                    format!(" {}", fit(&node.address, width.saturating_sub(45))),
+                    theme.dim(),
+                ),
+            ]),
+        });
     if lines.is_empty() {
         lines.push(Line::styled(
             "  no cluster shown: pick one in Clusters and press Enter",

@@ -12,6 +12,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 
+use super::layout::window_start;
 use super::state::{App, Panel};
 use super::theme::Theme;
 
@@ -35,6 +36,34 @@ pub fn block<'a>(app: &App, panel: Panel, theme: &Theme, extra: String) -> Block
         })
         .border_style(theme.border(focused))
         .title(Line::from(title))
+}
+
+/// The lines of a list panel's visible window: the rows around the
+/// selection, the selected one highlighted (reverse video when focused).
+pub fn list_lines<'a, T>(
+    app: &App,
+    panel: Panel,
+    rows: &[T],
+    height: usize,
+    theme: &Theme,
+    draw: impl Fn(&T) -> Line<'a>,
+) -> Vec<Line<'a>> {
+    let focused = app.focus == panel && app.popup.is_none();
+    let selected = app.selected[panel.index()].min(rows.len().saturating_sub(1));
+    let start = window_start(selected, rows.len(), height);
+    rows.iter()
+        .enumerate()
+        .skip(start)
+        .take(height)
+        .map(|(index, row)| {
+            let line = draw(row);
+            if index == selected {
+                line.style(theme.selected(focused))
+            } else {
+                line
+            }
+        })
+        .collect()
 }
 
 /// How many rows each panel has, for moving the selection.

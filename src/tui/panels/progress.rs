@@ -8,9 +8,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{block, fit, inner};
+use super::{block, fit, inner, list_lines};
 use crate::engine::StepStatus;
-use crate::tui::layout::window_start;
 use crate::tui::state::{App, NodeView, Panel};
 use crate::tui::theme::Theme;
 
@@ -55,7 +54,6 @@ fn elapsed(node: &NodeView, now: SystemTime) -> String {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: SystemTime) {
     let rows = rows(app);
-    let focused = app.focus == Panel::Progress && app.popup.is_none();
     let failed = rows.iter().filter(|node| node.error.is_some()).count();
     let done = rows
         .iter()
@@ -70,62 +68,49 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: Syst
     let body = inner(area);
     let height = usize::from(body.height);
     let width = usize::from(body.width);
-    let selected = app.selected[Panel::Progress.index()].min(rows.len().saturating_sub(1));
-    let start = window_start(selected, rows.len(), height);
-    let lines: Vec<Line> = rows
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take(height)
-        .map(|(index, node)| {
-            let step = node.step.as_deref().unwrap_or("waiting");
-            let mut spans = vec![
-                Span::raw(format!("{:<16} ", fit(&node.name, 16))),
-                Span::raw(format!("{:<16} ", fit(step, 16))),
-            ];
-            match (&node.error, node.step_status) {
-                (Some(error), status) => {
-                    let word = match status {
-                        Some(StepStatus::TimedOut) => "TIMED OUT",
-                        Some(StepStatus::Cancelled) => "CANCELLED",
-                        _ => "FAILED",
-                    };
+    let lines: Vec<Line> = list_lines(app, Panel::Progress, &rows, height, theme, |node| {
+        let step = node.step.as_deref().unwrap_or("waiting");
+        let mut spans = vec![
+            Span::raw(format!("{:<16} ", fit(&node.name, 16))),
+            Span::raw(format!("{:<16} ", fit(step, 16))),
+        ];
+        match (&node.error, node.step_status) {
+            (Some(error), status) => {
+                let word = match status {
+                    Some(StepStatus::TimedOut) => "TIMED OUT",
+                    Some(StepStatus::Cancelled) => "CANCELLED",
+                    _ => "FAILED",
+                };
+                spans.push(Span::styled(
+                    format!("✗ {word}: {}", fit(error, width.saturating_sub(50))),
+                    theme.failed(),
+                ));
+            }
+            (None, _) => {
+                let percent = node.percent.unwrap_or(match node.step_status {
+                    Some(StepStatus::Ok) => 100,
+                    _ => 0,
+                });
+                let style = if percent == 100 {
+                    theme.ok()
+                } else {
+                    theme.busy()
+                };
+                spans.push(Span::styled(gauge(percent), style));
+                spans.push(Span::raw(format!(" {percent:>3}% ")));
+                spans.push(Span::styled(
+                    format!("{:>7} ", elapsed(node, now)),
+                    theme.dim(),
+                ));
+                if let Some(message) = &node.message {
                     spans.push(Span::styled(
-                        format!("✗ {word}: {}", fit(error, width.saturating_sub(50))),
-                        theme.failed(),
-                    ));
-                }
-                (None, _) => {
-                    let percent = node.percent.unwrap_or(match node.step_status {
-                        Some(StepStatus::Ok) => 100,
-                        _ => 0,
-                    });
-                    let style = if percent == 100 {
-                        theme.ok()
-                    } else {
-                        theme.busy()
-                    };
-                    spans.push(Span::styled(gauge(percent), style));
-                    spans.push(Span::raw(format!(" {percent:>3}% ")));
-                    spans.push(Span::styled(
-                        format!("{:>7} ", elapsed(node, now)),
+                        fit(message, width.saturating_sub(70)),
                         theme.dim(),
                     ));
-                    if let Some(message) = &node.message {
-                        spans.push(Span::styled(
-                            fit(message, width.saturating_sub(70)),
-                            theme.dim(),
-                        ));
-                    }
                 }
             }
-            let line = Line::from(spans);
-            if index == selected {
-                line.style(theme.selected(focused))
-            } else {
-                line
-            }
-        })
-        .collect();
+        }
+        Line::from(spans)
+    });
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
