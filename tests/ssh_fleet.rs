@@ -365,3 +365,60 @@ fn agent_auth_and_ssh_config_aliases() {
         "no agent, no key: refused"
     );
 }
+
+#[test]
+fn run_on_hosts_given_on_the_command_line() {
+    let Some(fleet) = fleet("run_on_hosts_given_on_the_command_line", 3) else {
+        return;
+    };
+    let hosts = fleet.hosts().join(",");
+    let key = fleet.key.display().to_string();
+    let run = deck(
+        &fleet,
+        &[
+            "-o",
+            "json",
+            "run",
+            "--hosts",
+            &hosts,
+            "--ssh-user",
+            USER,
+            "--ssh-key",
+            &key,
+            "--accept-new-host-keys",
+            "--",
+            "echo same",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        text(&run.stderr),
+        text(&run.stdout)
+    );
+    let summary = summary_of(&run);
+    let nodes = summary["results"][0]["nodes"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        nodes.starts_with("127.0.0.1-["),
+        "nodes are named after the hosts: {nodes}"
+    );
+    assert_eq!(summary["results"][0]["node_count"], 3);
+    // The hosts were learned into the (empty) HOME's known_hosts; nothing recorded.
+    let known = std::fs::read_to_string(fleet.home.join(".ssh/known_hosts")).expect("learned");
+    assert_eq!(known.lines().filter(|line| !line.is_empty()).count(), 3);
+    let list = deck(&fleet, &["list"]);
+    assert!(
+        text(&list.stdout).contains("no clusters"),
+        "{}",
+        text(&list.stdout)
+    );
+    // Without the key, strict host keys and no agent: unreachable, exit 1.
+    let refused = deck(
+        &fleet,
+        &["run", "--hosts", &hosts, "--ssh-user", USER, "--", "true"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+}

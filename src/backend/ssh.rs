@@ -77,6 +77,71 @@ pub fn settings(
     })
 }
 
+/// A cluster of hosts given on the command line (`run --hosts`), its nodes
+/// named after the hosts so results fold by host name.
+pub fn adhoc_record(
+    name: &str,
+    hosts: &[String],
+    options: std::collections::BTreeMap<String, Value>,
+) -> Result<crate::state::ClusterRecord, String> {
+    use crate::spec::{BackendSpec, ChecksSpec, NodeGroupSpec};
+    if hosts.is_empty() {
+        return Err("--hosts names no host".to_owned());
+    }
+    settings(&options)?;
+    let mut nodes: Vec<Node> = Vec::with_capacity(hosts.len());
+    for (index, host) in hosts.iter().enumerate() {
+        let (_, bare, port) = crate::transport::ssh::split_target(host);
+        let node_name = match port {
+            Some(port) => format!("{bare}-{port}"),
+            None => bare.to_owned(),
+        }
+        .replace(
+            |c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')),
+            "-",
+        );
+        if nodes.iter().any(|node| node.name == node_name) {
+            return Err(format!("host {host:?} is listed twice"));
+        }
+        nodes.push(Node {
+            id: host.clone(),
+            name: node_name,
+            group: "hosts".to_owned(),
+            index: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            roles: Vec::new(),
+            addresses: vec![host.clone()],
+            state: NodeState::Running,
+        });
+    }
+    let now = crate::engine::now();
+    Ok(crate::state::ClusterRecord {
+        version: crate::state::RECORD_VERSION,
+        name: name.to_owned(),
+        uid: crate::engine::new_uid(name),
+        spec: ClusterSpec {
+            name: name.to_owned(),
+            backend: BackendSpec {
+                kind: "ssh".to_owned(),
+                options,
+            },
+            node_groups: vec![NodeGroupSpec {
+                name: "hosts".to_owned(),
+                count: u32::try_from(hosts.len()).unwrap_or(u32::MAX),
+                roles: Vec::new(),
+                options: std::collections::BTreeMap::from([(HOSTS.to_owned(), json!(hosts))]),
+            }],
+            install: None,
+            checks: ChecksSpec::default(),
+        },
+        spec_path: String::new(),
+        status: crate::state::ClusterStatus::Ready,
+        nodes,
+        created_at: now.clone(),
+        updated_at: now,
+        last_operation: None,
+    })
+}
+
 fn hosts(options: &std::collections::BTreeMap<String, Value>) -> Option<Vec<String>> {
     options
         .get(HOSTS)?

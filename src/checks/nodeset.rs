@@ -59,6 +59,67 @@ pub fn compact(names: &[impl AsRef<str>]) -> String {
         .join(",")
 }
 
+/// The reverse of [`compact`]: `web[1-3,7].lan,db1` → each name. Padded
+/// ranges (`n[01-03]`) keep their width.
+pub fn expand(list: &str) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for item in split_top_level(list) {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let Some(open) = item.find('[') else {
+            names.push(item.to_owned());
+            continue;
+        };
+        let close = item[open..]
+            .find(']')
+            .map(|at| open + at)
+            .ok_or_else(|| format!("unclosed [ in {item:?}"))?;
+        let (prefix, ranges, suffix) = (&item[..open], &item[open + 1..close], &item[close + 1..]);
+        if suffix.contains('[') {
+            return Err(format!("one [range] per name is supported, found {item:?}"));
+        }
+        for range in ranges.split(',') {
+            let (first, last) = range.split_once('-').unwrap_or((range, range));
+            let width = if first.len() > 1 && first.starts_with('0') {
+                first.len()
+            } else {
+                0
+            };
+            let bad = || format!("bad range {range:?} in {item:?}");
+            let first_number: u64 = first.trim().parse().map_err(|_| bad())?;
+            let last_number: u64 = last.trim().parse().map_err(|_| bad())?;
+            if last_number < first_number || last_number - first_number > 100_000 {
+                return Err(bad());
+            }
+            for number in first_number..=last_number {
+                names.push(format!("{prefix}{number:0width$}{suffix}"));
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Splits on commas that are not inside brackets.
+fn split_top_level(list: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (index, c) in list.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&list[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&list[start..]);
+    parts
+}
+
 fn ranges(sorted: &[u64]) -> Vec<(u64, u64)> {
     let mut out: Vec<(u64, u64)> = Vec::new();
     for &value in sorted {
@@ -72,7 +133,27 @@ fn ranges(sorted: &[u64]) -> Vec<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::compact;
+    use super::{compact, expand};
+
+    #[test]
+    fn expand_reverses_compact() {
+        assert_eq!(
+            expand("web[1-3,7].lan,db1").expect("valid"),
+            vec!["web1.lan", "web2.lan", "web3.lan", "web7.lan", "db1"]
+        );
+        assert_eq!(
+            expand("n[08-10]").expect("valid"),
+            vec!["n08", "n09", "n10"]
+        );
+        assert_eq!(
+            expand("10.0.0.[1-2]").expect("valid"),
+            vec!["10.0.0.1", "10.0.0.2"]
+        );
+        let names = expand("agent-[1-3,7]").expect("valid");
+        assert_eq!(compact(&names), "agent-[1-3,7]");
+        assert!(expand("web[1-").is_err());
+        assert!(expand("web[3-1]").is_err());
+    }
 
     #[test]
     fn folds_runs_and_keeps_gaps() {

@@ -125,17 +125,90 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::Run {
             name,
+            adhoc,
             target,
             timeout,
             command,
         } => {
             let target = target_of(target);
             let command = command.join(" ");
-            operate(store()?, cli.parallel, json, |engine| async move {
-                engine.run(&name, &target, &command, timeout).await
-            })
-            .await
+            match (name, adhoc.hosts.clone()) {
+                (Some(name), _) => {
+                    operate(store()?, cli.parallel, json, |engine| async move {
+                        engine.run(&name, &target, &command, timeout).await
+                    })
+                    .await
+                }
+                (None, Some(hosts)) => {
+                    let scratch = AdhocState::create(&hosts, &adhoc)?;
+                    let store = scratch.store.clone();
+                    let outcome = operate(store, cli.parallel, json, |engine| async move {
+                        engine.run(ADHOC, &target, &command, timeout).await
+                    })
+                    .await;
+                    drop(scratch);
+                    outcome
+                }
+                (None, None) => Err(Failure::Input("give a cluster name or --hosts".to_owned())),
+            }
         }
+    }
+}
+
+/// The cluster name of `run --hosts`, in its scratch state.
+const ADHOC: &str = "hosts";
+
+/// A throwaway state directory for `run --hosts`: the hosts are recorded
+/// there so the engine can run on them, and it is removed afterwards.
+struct AdhocState {
+    store: StateStore,
+    dir: std::path::PathBuf,
+}
+
+impl AdhocState {
+    fn create(hosts: &str, args: &super::AdhocArgs) -> Result<Self, Failure> {
+        let hosts = clusterdeck::checks::nodeset::expand(hosts).map_err(Failure::Input)?;
+        let mut options = std::collections::BTreeMap::new();
+        if let Some(user) = &args.ssh_user {
+            options.insert("user".to_owned(), serde_json::json!(user));
+        }
+        let keys: Vec<String> = args
+            .ssh_key
+            .iter()
+            .map(|key| key.display().to_string())
+            .collect();
+        options.insert("identity_files".to_owned(), serde_json::json!(keys));
+        if args.accept_new_host_keys {
+            options.insert(
+                "host_key_policy".to_owned(),
+                serde_json::json!("accept-new"),
+            );
+        }
+        let record = clusterdeck::backend::ssh::adhoc_record(ADHOC, &hosts, options)
+            .map_err(Failure::Input)?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!(
+            "clusterdeck-hosts-{}-{nanos:x}",
+            std::process::id()
+        ));
+        let store = StateStore::new(dir.clone());
+        let failed = |err: clusterdeck::state::StateError| Failure::Failed(err.to_string());
+        drop(
+            store
+                .lock(ADHOC, clusterdeck::state::LockMode::Exclusive)
+                .map_err(failed)?,
+        );
+        store.save(&record).map_err(failed)?;
+        Ok(Self { store, dir })
+    }
+}
+
+impl Drop for AdhocState {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

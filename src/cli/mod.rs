@@ -91,8 +91,11 @@ pub enum Command {
     /// Run a shell command on nodes of a cluster
     #[command(after_help = "Example: clusterdeck run demo --role agent -- uptime")]
     Run {
-        /// The cluster's name
-        name: String,
+        /// The cluster's name (or give --hosts instead)
+        #[arg(required_unless_present = "hosts")]
+        name: Option<String>,
+        #[command(flatten)]
+        adhoc: AdhocArgs,
         #[command(flatten)]
         target: TargetArgs,
         /// Kill the command on a node after this long (e.g. 30s, 2m)
@@ -112,6 +115,25 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Machines given on the command line instead of a cluster, as with pdsh or
+/// clush: reached over SSH, nothing recorded.
+#[derive(Debug, Args)]
+pub struct AdhocArgs {
+    /// Run on these hosts: `[user@]host[:port]` or ssh config aliases,
+    /// comma-separated, with ranges such as `web[1-3,7].lan`
+    #[arg(long, short = 'w', conflicts_with = "name", value_name = "LIST")]
+    pub hosts: Option<String>,
+    /// Login user for --hosts [default: $USER]
+    #[arg(long, requires = "hosts", value_name = "USER")]
+    pub ssh_user: Option<String>,
+    /// Private key for --hosts (repeatable); the ssh-agent and ~/.ssh/config are used too
+    #[arg(long, requires = "hosts", value_name = "FILE")]
+    pub ssh_key: Vec<PathBuf>,
+    /// Record unknown host keys instead of refusing them (a changed key is still refused)
+    #[arg(long, requires = "hosts")]
+    pub accept_new_host_keys: bool,
 }
 
 /// Which nodes `run` targets; all of them when none is given.
@@ -160,7 +182,7 @@ mod tests {
                 command,
                 ..
             }) => {
-                assert_eq!(name, "demo");
+                assert_eq!(name.as_deref(), Some("demo"));
                 assert_eq!(target.role.as_deref(), Some("agent"));
                 assert_eq!(command, vec!["echo", "hi there"]);
             }

@@ -171,12 +171,12 @@ impl Engine {
     }
 }
 
-pub(crate) fn now() -> String {
+pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
 /// A creation id unique enough to tell apart two clusters of the same name.
-pub(crate) fn new_uid(name: &str) -> String {
+pub fn new_uid(name: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_nanos())
