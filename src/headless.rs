@@ -236,14 +236,36 @@ pub fn summary_lines(summary: &Summary) -> Vec<String> {
     let tally = &summary.tally;
     if tally.total() > 0 {
         lines.push(format!(
-            "  results: {} pass, {} fail, {} timeout, {} unreachable",
-            tally.pass, tally.fail, tally.timeout, tally.unreachable
+            "  results: {} pass, {} fail{}, {} timeout, {} unreachable",
+            tally.pass,
+            tally.fail,
+            exit_codes(summary),
+            tally.timeout,
+            tally.unreachable
         ));
     }
     if let Some(reason) = &summary.reason {
         lines.push(format!("  reason: {reason}"));
     }
     lines
+}
+
+/// Failed nodes by exit code, e.g. ` (exit 1: 2, exit 127: 1)`.
+fn exit_codes(summary: &Summary) -> String {
+    let mut counts: std::collections::BTreeMap<i32, usize> = std::collections::BTreeMap::new();
+    for result in &summary.results {
+        if let (CheckStatus::Fail, Some(code)) = (result.status, result.exit_code) {
+            *counts.entry(code).or_default() += result.node_count;
+        }
+    }
+    if counts.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(code, count)| format!("exit {code}: {count}"))
+        .collect();
+    format!(" ({})", parts.join(", "))
 }
 
 fn folded_lines(result: &FoldedResult) -> Vec<String> {
@@ -341,6 +363,34 @@ mod tests {
                 "      running",
                 "  results: 3 pass, 0 fail, 0 timeout, 0 unreachable",
             ]
+        );
+    }
+
+    #[test]
+    fn the_tally_breaks_failures_down_by_exit_code() {
+        let failed = |nodes: &str, count, code| FoldedResult {
+            kind: CheckKind::Command,
+            name: "`x`".into(),
+            status: CheckStatus::Fail,
+            exit_code: Some(code),
+            nodes: nodes.into(),
+            node_count: count,
+            message: format!("exit status {code}"),
+            output: String::new(),
+        };
+        let summary = Summary {
+            results: vec![failed("a-[1-2]", 2, 1), failed("a-3", 1, 127)],
+            tally: Tally {
+                pass: 4,
+                fail: 3,
+                ..Tally::default()
+            },
+            ..Summary::default()
+        };
+        let lines = summary_lines(&summary);
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("  results: 4 pass, 3 fail (exit 1: 2, exit 127: 1), 0 timeout, 0 unreachable")
         );
     }
 
