@@ -23,6 +23,16 @@ pub fn plan_nodes(spec: &ClusterSpec) -> Vec<NodePlan> {
         .collect()
 }
 
+impl From<&NodePlan> for PlannedNode {
+    fn from(plan: &NodePlan) -> Self {
+        Self {
+            name: plan.name.clone(),
+            group: plan.group.clone(),
+            roles: plan.roles.clone(),
+        }
+    }
+}
+
 /// The plan `validate` prints: everything `up` would do, nothing done.
 #[derive(Debug, Clone, Serialize)]
 pub struct UpPlan {
@@ -40,14 +50,7 @@ impl UpPlan {
         Self {
             cluster: spec.name.clone(),
             backend: spec.backend.kind.clone(),
-            nodes: plan_nodes(spec)
-                .into_iter()
-                .map(|plan| PlannedNode {
-                    name: plan.name,
-                    group: plan.group,
-                    roles: plan.roles,
-                })
-                .collect(),
+            nodes: plan_nodes(spec).iter().map(PlannedNode::from).collect(),
             installer: spec.install.as_ref().map(|install| match &install.from {
                 InstallSource::Path(path) => path.display().to_string(),
                 InstallSource::Url(url) => url.clone(),

@@ -2,9 +2,7 @@
 
 use std::time::Instant;
 
-use super::event::{
-    CheckResult, CheckStatus, EventKind, OperationKind, Outcome, PlannedNode, StepStatus,
-};
+use super::event::{CheckResult, CheckStatus, EventKind, OperationKind, Outcome, StepStatus};
 use super::exec::fan_out;
 use super::plan::{UpPlan, plan_nodes};
 use super::summary::{NodeFailure, Summary, ValidatorOutcome};
@@ -319,15 +317,5 @@ impl Summary {
             ));
         }
         parts.join("; ")
-    }
-}
-
-impl From<&NodePlan> for PlannedNode {
-    fn from(plan: &NodePlan) -> Self {
-        Self {
-            name: plan.name.clone(),
-            group: plan.group.clone(),
-            roles: plan.roles.clone(),
-        }
     }
 }

@@ -450,3 +450,18 @@ fn engine_events_fold_into_nodes_checks_and_log() {
         Some("up failed: 1 node(s) failed: agents-1".into())
     );
 }
+
+#[test]
+fn a_destroyed_cluster_is_no_longer_shown() {
+    let mut app = app();
+    app.running = Some(OperationKind::Destroy);
+    let commands = update(
+        &mut app,
+        Msg::OperationDone {
+            operation: OperationKind::Destroy,
+            result: Ok((Outcome::Succeeded, None)),
+        },
+    );
+    assert_eq!(commands, vec![Command::LoadClusters]);
+    assert!(app.cluster.is_none());
+}

@@ -14,7 +14,7 @@ use super::layout::{areas, inner_height, window_start};
 use super::msg::{Command, Msg, Operation};
 use super::panels::{self, checks};
 use super::state::{App, ClusterView, LogKind, LogLine, NodeView, Panel, Popup};
-use crate::engine::{Event, EventKind, Outcome, StepStatus};
+use crate::engine::{Event, EventKind, OperationKind, Outcome, StepStatus};
 use crate::headless::describe;
 use crate::node::NodeState;
 
@@ -60,6 +60,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             match result {
                 Ok((Outcome::Succeeded, _)) => {
                     app.notify(format!("{} succeeded", operation.as_str()), false);
+                    if operation == OperationKind::Destroy {
+                        // The cluster is gone: show none rather than a stale one.
+                        app.cluster = None;
+                    }
                 }
                 Ok((outcome, reason)) => app.notify(
                     format!(
