@@ -7,15 +7,31 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     // color-eyre turns any unexpected error or panic into a readable report;
     // expected failures are reported below as one line each.
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();
+    // Parsed before any runtime exists, so `--help` and bad arguments cost
+    // no threads.
     let cli = cli::Cli::parse();
-    match cli::execute(cli).await {
+    let runtime = if cli.needs_workers() {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(cli::execute(cli)),
+        Err(err) => Err(cli::Failure::Failed(format!(
+            "cannot start the async runtime: {err}"
+        ))),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             let mut stderr = std::io::stderr().lock();

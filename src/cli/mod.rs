@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use commands::execute;
+pub use commands::{Failure, execute};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +38,17 @@ pub struct Cli {
     /// Without a command, the dashboard opens on the list of known clusters.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Whether the command runs operations (worth worker threads) rather
+    /// than only reading state or a spec.
+    pub fn needs_workers(&self) -> bool {
+        !matches!(
+            self.command,
+            Some(Command::Validate { .. } | Command::List | Command::Completions { .. })
+        )
+    }
 }
 
 fn crate_parallel() -> u16 {
