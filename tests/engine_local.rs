@@ -1,0 +1,108 @@
+//! Engine operations the dashboard drives: destroying one node, re-running
+//! validators, on the real local backend.
+
+use clusterdeck::backend::local::{NODE_DIR_ENV, labelled_pids};
+use clusterdeck::engine::{CheckKind, Engine, EventKind, EventSink, Outcome};
+use clusterdeck::node::NodeState;
+use clusterdeck::spec::LoadedSpec;
+use clusterdeck::state::StateStore;
+use tokio_util::sync::CancellationToken;
+
+fn spec(dir: &std::path::Path) -> LoadedSpec {
+    let installer = dir.join("install.sh");
+    std::fs::write(
+        &installer,
+        "#!/bin/sh\nsetsid sleep 300 </dev/null >/dev/null 2>&1 &\necho started\n",
+    )
+    .expect("installer");
+    let mut perms = std::fs::metadata(&installer).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&installer, perms).expect("chmod");
+    let path = dir.join("spec.yaml");
+    std::fs::write(
+        &path,
+        "name: pieces\nnode_groups: [{ name: a, count: 3, roles: [x] }]\ninstall: { from: install.sh }\nchecks:\n  validators: [{ rule: role-count, role: x, min: 1 }]\n",
+    )
+    .expect("spec");
+    LoadedSpec::from_file(&path).expect("valid")
+}
+
+#[tokio::test]
+async fn destroy_one_node_then_revalidate_then_destroy_the_rest() {
+    let dir = tempfile::tempdir().expect("dir");
+    let loaded = spec(dir.path());
+    let store = StateStore::new(dir.path().join("state"));
+    let (sink, mut events) = EventSink::channel();
+    let engine = Engine::new(store.clone(), sink, CancellationToken::new());
+    let collector = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Some(event) = events.recv().await {
+            all.push(event);
+        }
+        all
+    });
+
+    assert_eq!(
+        engine.up(&loaded).await.expect("up").outcome,
+        Outcome::Succeeded
+    );
+    let record = store.load("pieces").expect("record");
+    let victim = record.nodes[1].clone();
+    assert!(
+        !labelled_pids(NODE_DIR_ENV, &victim.id).is_empty(),
+        "its daemon runs"
+    );
+
+    let report = engine
+        .destroy_node("pieces", &victim.name)
+        .await
+        .expect("destroy-node");
+    assert_eq!(report.outcome, Outcome::Succeeded);
+    assert!(
+        !std::path::Path::new(&victim.id).exists(),
+        "its directory is gone"
+    );
+    assert!(
+        labelled_pids(NODE_DIR_ENV, &victim.id).is_empty(),
+        "its daemon was stopped"
+    );
+    let record = store.load("pieces").expect("record");
+    let states: Vec<NodeState> = record.nodes.iter().map(|node| node.state).collect();
+    assert_eq!(
+        states,
+        vec![NodeState::Running, NodeState::Destroyed, NodeState::Running]
+    );
+    assert!(
+        engine.destroy_node("pieces", "a-9").await.is_err(),
+        "an unknown node is refused"
+    );
+
+    let report = engine.revalidate("pieces").await.expect("revalidate");
+    assert_eq!(report.outcome, Outcome::Succeeded);
+    assert!(
+        report
+            .summary
+            .validators
+            .iter()
+            .any(|outcome| outcome.name == "role-count(x)")
+    );
+
+    assert_eq!(
+        engine.destroy("pieces").await.expect("destroy").outcome,
+        Outcome::Succeeded
+    );
+    for node in &record.nodes {
+        assert!(labelled_pids(NODE_DIR_ENV, &node.id).is_empty());
+        assert!(!std::path::Path::new(&node.id).exists());
+    }
+    drop(engine);
+    let events = collector.await.expect("events");
+    let validator_results = events
+        .iter()
+        .filter(|event| matches!(&event.kind, EventKind::CheckResult { result } if result.kind == CheckKind::Validator))
+        .count();
+    assert!(
+        validator_results >= 2 * 6,
+        "up and revalidate both report validators"
+    );
+}
