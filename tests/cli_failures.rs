@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Deck, labelled, text, write_spec};
+use common::{Deck, labelled, node_dirs, text, write_spec};
 
 const FOUR_AGENTS: &str = "name: NAME
 node_groups:
@@ -176,25 +176,10 @@ fn destroy_removes_everything_after_up_is_killed_midway() {
         orphans.len() >= 6,
         "installers and daemons outlive the killed up: {orphans:?}"
     );
-    let node_dirs: Vec<String> = record["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|node| node["id"].as_str().expect("id").to_owned())
-        .collect();
+    let node_dirs = node_dirs(&record);
     assert_eq!(node_dirs.len(), 3);
 
-    let destroy = deck.run(&["destroy", "killed"]);
-    assert!(destroy.status.success(), "{}", text(&destroy.stderr));
-    assert!(
-        labelled(&uid).is_empty(),
-        "left running: {:?}",
-        labelled(&uid)
-    );
-    for dir in &node_dirs {
-        assert!(!std::path::Path::new(dir).exists(), "{dir} remains");
-    }
-    assert!(!deck.state.path().join("clusters/killed").exists());
+    deck.destroy_leaves_nothing("killed", &uid, &node_dirs);
 }
 
 #[test]

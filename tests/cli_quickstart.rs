@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Deck, labelled, text};
+use common::{Deck, labelled, node_dirs, text};
 
 #[test]
 fn quickstart_up_run_debug_destroy_leaves_nothing_behind() {
@@ -37,12 +37,7 @@ fn quickstart_up_run_debug_destroy_leaves_nothing_behind() {
     let record = deck.record("quickstart");
     assert_eq!(record["status"], "ready");
     let uid = record["uid"].as_str().expect("uid").to_owned();
-    let node_dirs: Vec<String> = record["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|node| node["id"].as_str().expect("id").to_owned())
-        .collect();
+    let node_dirs = node_dirs(&record);
     assert_eq!(node_dirs.len(), 4);
     assert!(
         labelled(&uid).len() >= 4,
@@ -77,17 +72,7 @@ fn quickstart_up_run_debug_destroy_leaves_nothing_behind() {
         text(&list.stdout)
     );
 
-    let destroy = deck.run(&["destroy", "quickstart"]);
-    assert!(destroy.status.success(), "{}", text(&destroy.stderr));
-    assert!(
-        labelled(&uid).is_empty(),
-        "processes left: {:?}",
-        labelled(&uid)
-    );
-    for dir in &node_dirs {
-        assert!(!std::path::Path::new(dir).exists(), "{dir} still exists");
-    }
-    assert!(!deck.state.path().join("clusters/quickstart").exists());
+    deck.destroy_leaves_nothing("quickstart", &uid, &node_dirs);
     let list = deck.run(&["list"]);
     assert!(!text(&list.stdout).contains("quickstart"));
 }

@@ -110,8 +110,7 @@ impl Engine {
                 &judge_command,
             )
             .await;
-        let report =
-            self.close_checks(OperationKind::Run, cluster, targets_len(&results), &results);
+        let report = self.close_checks(OperationKind::Run, cluster, results.len(), &results);
         self.remember(&mut record, OperationKind::Run, started_at, &report);
         Ok(report)
     }
@@ -270,10 +269,6 @@ impl Engine {
         }
         results
     }
-}
-
-fn targets_len(results: &[CheckResult]) -> usize {
-    results.len()
 }
 
 /// A command as a result name: its first line, shortened to fit a summary.

@@ -49,6 +49,34 @@ impl Deck {
     }
 }
 
+/// The node directories a cluster record lists.
+pub fn node_dirs(record: &serde_json::Value) -> Vec<String> {
+    record["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|node| node["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+impl Deck {
+    /// Destroys a cluster and checks nothing of it is left: no labelled
+    /// process, no node directory, no state.
+    pub fn destroy_leaves_nothing(&self, name: &str, uid: &str, node_dirs: &[String]) {
+        let destroy = self.run(&["destroy", name]);
+        assert!(destroy.status.success(), "{}", text(&destroy.stderr));
+        assert!(
+            labelled(uid).is_empty(),
+            "left running: {:?}",
+            labelled(uid)
+        );
+        for dir in node_dirs {
+            assert!(!Path::new(dir).exists(), "{dir} remains");
+        }
+        assert!(!self.state.path().join("clusters").join(name).exists());
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
