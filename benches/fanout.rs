@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use clusterdeck::engine::{Engine, EventSink, Outcome, Target};
+use clusterdeck::engine::{Engine, EventSink, Target};
+use clusterdeck::model::Outcome;
 use clusterdeck::state::StateStore;
 use tokio_util::sync::CancellationToken;
 

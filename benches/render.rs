@@ -5,8 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use clusterdeck::checks::fold;
-use clusterdeck::engine::{CheckKind, CheckResult, CheckStatus, StepStatus};
-use clusterdeck::node::NodeState;
+use clusterdeck::model::{CheckKind, CheckResult, CheckStatus, NodeState, StepStatus};
 use clusterdeck::tui::state::{App, ClusterRow, ClusterView, LogKind, LogLine, NodeView, Panel};
 use clusterdeck::tui::theme::Theme;
 use clusterdeck::tui::view;

@@ -3,9 +3,9 @@
 
 use std::io::Write;
 
-use crate::engine::{
-    CheckKind, CheckResult, CheckStatus, Event, EventKind, FoldedResult, Outcome, StepStatus,
-    Stream, Summary,
+use crate::engine::{Event, EventKind};
+use crate::model::{
+    CheckKind, CheckResult, CheckStatus, FoldedResult, Outcome, StepStatus, Stream, Summary,
 };
 
 /// Writes events as they arrive, in text or JSON lines.
@@ -303,7 +303,7 @@ fn folded_lines(result: &FoldedResult) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{OperationKind, Tally};
+    use crate::model::{OperationKind, Tally};
 
     fn event(kind: EventKind) -> Event {
         Event {

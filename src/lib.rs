@@ -5,7 +5,7 @@ pub mod backend;
 pub mod checks;
 pub mod engine;
 pub mod headless;
-pub mod node;
+pub mod model;
 pub mod spec;
 pub mod state;
 pub mod transport;

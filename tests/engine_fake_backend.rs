@@ -8,8 +8,8 @@ use clusterdeck::backend::local::LocalBackend;
 use clusterdeck::backend::{
     Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec,
 };
-use clusterdeck::engine::{Engine, Event, EventKind, EventSink, Outcome, StepStatus};
-use clusterdeck::node::{Node, NodeState};
+use clusterdeck::engine::{Engine, Event, EventKind, EventSink};
+use clusterdeck::model::{Node, NodeState, Outcome, StepStatus};
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::{OutstandingResource, StateStore};
 use clusterdeck::transport::Transport;

@@ -2,8 +2,8 @@
 //! validators, on the real local backend.
 
 use clusterdeck::backend::local::{NODE_DIR_ENV, labelled_pids};
-use clusterdeck::engine::{CheckKind, Engine, EventKind, EventSink, Outcome};
-use clusterdeck::node::NodeState;
+use clusterdeck::engine::{Engine, EventKind, EventSink};
+use clusterdeck::model::{CheckKind, NodeState, Outcome};
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
 use tokio_util::sync::CancellationToken;

@@ -12,44 +12,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Serialize;
 use serde_json::Value;
 
-pub use options::{OptionSpec, OptionType, resolve_options};
+pub use crate::model::{Capabilities, OptionSpec, OptionType};
+pub use options::resolve_options;
 
-use crate::engine::ValidatorOutcome;
-use crate::node::Node;
+use crate::model::{Node, ValidatorOutcome};
 use crate::spec::ClusterSpec;
 use crate::state::{Ledger, OutstandingResource, StateError};
 use crate::transport::Transport;
-
-/// What a backend can do; the engine and validators refuse the rest up front.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Capabilities {
-    pub create: bool,
-    pub destroy: bool,
-    pub install_from_path: bool,
-    pub install_from_url: bool,
-    pub scale: bool,
-    pub stop_start: bool,
-}
-
-impl Capabilities {
-    /// The names of what is supported, for listings.
-    pub fn names(&self) -> Vec<&'static str> {
-        [
-            (self.create, "create"),
-            (self.destroy, "destroy"),
-            (self.install_from_path, "install-from-path"),
-            (self.install_from_url, "install-from-url"),
-            (self.scale, "scale"),
-            (self.stop_start, "stop-start"),
-        ]
-        .into_iter()
-        .filter_map(|(supported, name)| supported.then_some(name))
-        .collect()
-    }
-}
 
 /// Everything a backend needs to know about the cluster it works on.
 #[derive(Debug, Clone)]

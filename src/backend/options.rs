@@ -3,72 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OptionType {
-    String,
-    Integer,
-    Boolean,
-    StringList,
-}
-
-impl OptionType {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::String => "a string",
-            Self::Integer => "a whole number",
-            Self::Boolean => "true or false",
-            Self::StringList => "a list of strings",
-        }
-    }
-
-    fn accepts(self, value: &Value) -> bool {
-        match self {
-            Self::String => value.is_string(),
-            Self::Integer => value.is_u64(),
-            Self::Boolean => value.is_boolean(),
-            Self::StringList => value
-                .as_array()
-                .is_some_and(|items| items.iter().all(Value::is_string)),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OptionSpec {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: OptionType,
-    /// `None` means the option has no default: required, or simply unset.
-    pub default: Option<Value>,
-    pub required: bool,
-    pub description: String,
-}
-
-impl OptionSpec {
-    pub fn new(name: &str, kind: OptionType, description: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            kind,
-            default: None,
-            required: false,
-            description: description.to_owned(),
-        }
-    }
-
-    pub fn with_default(mut self, default: Value) -> Self {
-        self.default = Some(default);
-        self
-    }
-
-    pub fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-}
+use crate::model::OptionSpec;
 
 /// Options with defaults filled in, or every problem found.
 pub fn resolve_options(
@@ -128,6 +65,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::OptionType;
 
     fn schema() -> Vec<OptionSpec> {
         vec![

@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 use super::{
     Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec, OptionType,
 };
-use crate::engine::{CheckStatus, ValidatorOutcome};
-use crate::node::{Node, NodeState};
+use crate::model::{CheckStatus, Node, NodeState, ValidatorOutcome};
 use crate::spec::ClusterSpec;
 use crate::state::OutstandingResource;
 use crate::transport::Transport;
@@ -113,11 +112,11 @@ pub fn adhoc_record(
             state: NodeState::Running,
         });
     }
-    let now = crate::engine::now();
+    let now = crate::model::now();
     Ok(crate::state::ClusterRecord {
         version: crate::state::RECORD_VERSION,
         name: name.to_owned(),
-        uid: crate::engine::new_uid(name),
+        uid: crate::model::new_uid(name),
         spec: ClusterSpec {
             name: name.to_owned(),
             backend: BackendSpec {

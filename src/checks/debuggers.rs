@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use crate::engine::CheckStatus;
+use crate::model::CheckStatus;
 use crate::spec::DebuggerSpec;
 use crate::transport::ExecStatus;
 

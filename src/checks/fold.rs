@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::nodeset::compact;
-use crate::engine::{CheckKind, CheckResult, CheckStatus, FoldedResult};
+use crate::model::{CheckKind, CheckResult, CheckStatus, FoldedResult};
 
 /// Groups results of the same check by (status, exit code, output), failures
 /// first so they are read first.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::backend::{Backend, resolve_options};
-use crate::engine::{CheckStatus, ValidatorOutcome};
+use crate::model::{CheckStatus, ValidatorOutcome};
 use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec};
 
 fn outcome(name: &str, passed: bool, message: impl Into<String>) -> ValidatorOutcome {

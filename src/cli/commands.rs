@@ -5,10 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clusterdeck::backend::backend_for;
-use clusterdeck::engine::{
-    Engine, EngineError, EventSink, OperationReport, Outcome, Target, validate_with,
-};
+use clusterdeck::engine::{Engine, EngineError, EventSink, OperationReport, Target, validate_with};
 use clusterdeck::headless::Printer;
+use clusterdeck::model::Outcome;
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
 use clusterdeck::tui::Start;

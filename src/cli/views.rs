@@ -4,7 +4,8 @@ use std::io::Write;
 
 use clusterdeck::backend::backend_for;
 use clusterdeck::checks::nodeset::compact;
-use clusterdeck::engine::{CheckStatus, UpPlan, ValidatorOutcome};
+use clusterdeck::engine::UpPlan;
+use clusterdeck::model::{CheckStatus, ValidatorOutcome};
 use clusterdeck::state::{ClusterRecord, StateStore};
 use serde_json::json;
 

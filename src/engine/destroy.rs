@@ -1,10 +1,10 @@
 //! `destroy`: removes every resource the ledger knows of, then anything still
 //! carrying the cluster's label, then the cluster's state.
 
-use super::event::{EventKind, OperationKind, Outcome};
+use super::event::EventKind;
 use super::exec::fan_out;
-use super::summary::{NodeFailure, Summary};
 use super::{Engine, EngineError, OperationReport};
+use crate::model::{NodeFailure, OperationKind, Outcome, Summary};
 use crate::state::{ClusterStatus, Ledger, LockMode};
 
 impl Engine {
@@ -32,7 +32,7 @@ impl Engine {
         let node = record.nodes[position].clone();
         let outcome = match backend.destroy_node(&ctx, &node).await {
             Ok(()) => {
-                record.nodes[position].state = crate::node::NodeState::Destroyed;
+                record.nodes[position].state = crate::model::NodeState::Destroyed;
                 self.events.emit(EventKind::NodeDestroyed {
                     node: node.name.clone(),
                 });
@@ -85,7 +85,7 @@ impl Engine {
                     .iter_mut()
                     .find(|node| node.name == resource.key)
             {
-                node.state = crate::node::NodeState::Destroyed;
+                node.state = crate::model::NodeState::Destroyed;
             }
             if let Err(err) = outcome {
                 self.events.error(Some(&resource.key), err.to_string());

@@ -5,8 +5,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::summary::Summary;
-use crate::node::Node;
+use crate::model::{CheckResult, Node, OperationKind, Outcome, StepStatus, Stream, Summary};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -23,101 +22,6 @@ impl Event {
             kind,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OperationKind {
-    Up,
-    Destroy,
-    Run,
-    Debug,
-    /// Validators re-run on an existing cluster's spec.
-    Validate,
-    DestroyNode,
-}
-
-impl OperationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Up => "up",
-            Self::Destroy => "destroy",
-            Self::Run => "run",
-            Self::Debug => "debug",
-            Self::Validate => "validate",
-            Self::DestroyNode => "destroy-node",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepStatus {
-    Ok,
-    Failed,
-    TimedOut,
-    Cancelled,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckKind {
-    Validator,
-    Debugger,
-    Command,
-}
-
-/// The result of one check (or ad-hoc command) on one node, or of a validator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    Pass,
-    Fail,
-    Timeout,
-    /// The node could not be reached at all (its transport failed).
-    Unreachable,
-}
-
-impl CheckStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pass => "pass",
-            Self::Fail => "fail",
-            Self::Timeout => "timeout",
-            Self::Unreachable => "unreachable",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckResult {
-    pub kind: CheckKind,
-    pub name: String,
-    pub status: CheckStatus,
-    /// The node it ran on; `None` for validators, which run before nodes exist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    /// Combined stdout and stderr, for commands and debuggers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<String>,
 }
 
 /// A node the operation will create, announced before any is made so a
@@ -195,6 +99,7 @@ pub enum EventKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CheckKind, CheckStatus};
 
     #[test]
     fn events_serialize_flat_with_an_event_tag_and_round_trip() {

@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use futures::stream::{self, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use super::event::{EventKind, Stream};
+use super::event::EventKind;
 use super::sink::EventSink;
+use crate::model::Stream;
 use crate::transport::{ExecRequest, ExecStatus, Transport};
 
 /// Output kept per node for results; the full stream is in the events.

@@ -6,13 +6,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::Engine;
-use super::event::{EventKind, StepStatus};
+use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
 use super::plan::node_env;
-use super::summary::NodeFailure;
 use super::up::elapsed_ms;
 use crate::backend::{Backend, ClusterContext};
-use crate::node::{Node, NodeState};
+use crate::model::{Node, NodeFailure, NodeState, StepStatus, shell_quote};
 use crate::spec::{InstallSource, InstallSpec, LoadedSpec};
 use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
 
@@ -233,29 +232,4 @@ fn source_mode(path: &std::path::Path) -> u32 {
         .map(|meta| meta.permissions().mode() & 0o755)
         .unwrap_or(0o644)
         | 0o600
-}
-
-/// Quotes a word for `sh` so file names with spaces or quotes stay one word.
-pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_quote;
-
-    #[test]
-    fn quoting_keeps_odd_names_one_word() {
-        assert_eq!(shell_quote("install.sh"), "install.sh");
-        assert_eq!(shell_quote("my installer"), "'my installer'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-    }
 }

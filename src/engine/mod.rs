@@ -9,25 +9,25 @@ mod install;
 mod plan;
 mod remote;
 mod sink;
-mod summary;
 mod up;
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use tokio_util::sync::CancellationToken;
 
-pub use event::{
-    CheckKind, CheckResult, CheckStatus, Event, EventKind, OperationKind, Outcome, PlannedNode,
-    StepStatus, Stream,
-};
+pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
-pub use install::shell_quote;
 pub use plan::{UpPlan, node_env, plan_nodes};
 pub use remote::Target;
 pub use sink::EventSink;
-pub use summary::{FoldedResult, NodeFailure, Summary, Tally, ValidatorOutcome};
 pub use up::validate_with;
+
+/// The shared types, re-exported for frontends that name them through the
+/// engine. Layers below the engine import them from [`crate::model`].
+pub use crate::model::{
+    CheckKind, CheckResult, CheckStatus, FoldedResult, NodeFailure, OperationKind, Outcome,
+    StepStatus, Stream, Summary, Tally, ValidatorOutcome, new_uid, now, shell_quote,
+};
 
 use crate::backend::{Backend, BackendError, ClusterContext, backend_for, resolve_options};
 use crate::state::{ClusterRecord, OperationRecord, StateError, StateStore};
@@ -169,17 +169,4 @@ impl Engine {
                 .error(None, format!("could not save the cluster record: {err}"));
         }
     }
-}
-
-pub fn now() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
-}
-
-/// A creation id unique enough to tell apart two clusters of the same name.
-pub fn new_uid(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos())
-        .unwrap_or_default();
-    format!("{name}-{nanos:x}-{:x}", std::process::id())
 }

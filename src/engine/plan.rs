@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::event::PlannedNode;
 use crate::backend::NodePlan;
-use crate::node::{Node, node_name};
+use crate::model::{Node, node_name};
 use crate::spec::{ClusterSpec, InstallSource};
 
 /// The nodes a spec asks for, group by group.
@@ -121,7 +121,7 @@ fn env_suffix(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::NodeState;
+    use crate::model::NodeState;
 
     fn node(name: &str, group: &str, roles: &[&str]) -> Node {
         Node {

@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use super::event::{CheckKind, CheckResult, CheckStatus, EventKind, OperationKind, Outcome};
+use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
 use super::plan::node_env;
-use super::summary::Summary;
 use super::{Engine, EngineError, OperationReport};
 use crate::backend::{Backend, ClusterContext};
 use crate::checks::judge;
-use crate::node::Node;
+use crate::model::{CheckKind, CheckResult, CheckStatus, Node, OperationKind, Outcome, Summary};
 use crate::spec::DebuggerSpec;
 use crate::state::{ClusterRecord, LockMode};
 use crate::transport::{ExecRequest, ExecStatus};

@@ -2,14 +2,16 @@
 
 use std::time::Instant;
 
-use super::event::{CheckResult, CheckStatus, EventKind, OperationKind, Outcome, StepStatus};
+use super::event::EventKind;
 use super::exec::fan_out;
 use super::plan::{UpPlan, plan_nodes};
-use super::summary::{NodeFailure, Summary, ValidatorOutcome};
-use super::{Engine, EngineError, OperationReport, new_uid, now};
+use super::{Engine, EngineError, OperationReport};
 use crate::backend::{Backend, ClusterContext, NodePlan};
 use crate::checks::run_validators;
-use crate::node::{Node, NodeState};
+use crate::model::{
+    CheckResult, CheckStatus, Node, NodeFailure, NodeState, OperationKind, Outcome, StepStatus,
+    Summary, ValidatorOutcome, new_uid, now,
+};
 use crate::spec::LoadedSpec;
 use crate::state::{ClusterRecord, ClusterStatus, Ledger, LockMode, RECORD_VERSION, StateError};
 

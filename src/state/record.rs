@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{OperationKind, Outcome, Summary};
-use crate::node::Node;
+use crate::model::{Node, OperationKind, Outcome, Summary};
 use crate::spec::ClusterSpec;
 
 /// Bumped when the record's shape changes incompatibly.

@@ -12,7 +12,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
-use crate::engine::Stream;
+use crate::model::Stream;
 
 /// Variables passed through from clusterdeck's own environment; everything
 /// else is cleared so a node sees only its own environment.

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use local::LocalTransport;
 
-use crate::engine::Stream;
+use crate::model::Stream;
 
 /// A shell command to run on a node.
 #[derive(Debug, Clone, Default)]

@@ -110,7 +110,7 @@ async fn event_loop(
     let mut commands = vec![Command::LoadClusters];
     match start {
         Start::Up(path) => {
-            app.running = Some(crate::engine::OperationKind::Up);
+            app.running = Some(crate::model::OperationKind::Up);
             commands.push(Command::Start(Operation::Up(path)));
         }
         Start::Attach(name) => commands.push(Command::Attach(name)),

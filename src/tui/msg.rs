@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::engine::{Event, OperationKind, Outcome, Target};
+use crate::engine::{Event, Target};
+use crate::model::{OperationKind, Outcome};
 
 use super::state::{ClusterRow, ClusterView};
 

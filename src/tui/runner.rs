@@ -7,7 +7,8 @@ use tokio_util::sync::CancellationToken;
 use super::msg::{Command, Msg, Operation};
 use super::state::{ClusterRow, ClusterView, NodeView};
 use crate::backend::backend_for;
-use crate::engine::{CheckResult, Engine, EngineError, EventSink, OperationReport};
+use crate::engine::{Engine, EngineError, EventSink, OperationReport};
+use crate::model::CheckResult;
 use crate::spec::LoadedSpec;
 use crate::state::{ClusterRecord, StateStore};
 

@@ -6,8 +6,7 @@ use std::time::SystemTime;
 
 use tui_input::Input;
 
-use crate::engine::{CheckResult, OperationKind, StepStatus, Stream};
-use crate::node::NodeState;
+use crate::model::{CheckResult, NodeState, OperationKind, StepStatus, Stream};
 
 /// Log lines kept; older ones are dropped first.
 pub const LOG_CAPACITY: usize = 20_000;

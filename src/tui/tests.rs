@@ -18,11 +18,10 @@ use super::state::{App, ClusterRow, ClusterView, LogKind, LogLine, NodeView, Pan
 use super::theme::Theme;
 use super::update::update;
 use super::view;
-use crate::engine::{
-    CheckKind, CheckResult, CheckStatus, Event, EventKind, OperationKind, Outcome, StepStatus,
-    Target,
+use crate::engine::{Event, EventKind, Target};
+use crate::model::{
+    CheckKind, CheckResult, CheckStatus, NodeState, OperationKind, Outcome, StepStatus,
 };
-use crate::node::NodeState;
 
 const THEME: Theme = Theme { color: true };
 

@@ -14,9 +14,9 @@ use super::layout::{areas, inner_height, window_start};
 use super::msg::{Command, Msg, Operation};
 use super::panels::{self, checks};
 use super::state::{App, ClusterView, LogKind, LogLine, NodeView, Panel, Popup};
-use crate::engine::{Event, EventKind, OperationKind, Outcome, StepStatus};
+use crate::engine::{Event, EventKind};
 use crate::headless::describe;
-use crate::node::NodeState;
+use crate::model::{NodeState, OperationKind, Outcome, StepStatus};
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
     match msg {

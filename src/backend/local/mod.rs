@@ -16,8 +16,7 @@ pub use sweep::{labelled_pids, stop_labelled};
 use super::{
     Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec, OptionType,
 };
-use crate::engine::{CheckStatus, ValidatorOutcome};
-use crate::node::{Node, NodeState};
+use crate::model::{CheckStatus, Node, NodeState, ValidatorOutcome};
 use crate::spec::ClusterSpec;
 use crate::state::{OutstandingResource, ensure_private_dir};
 use crate::transport::{LocalTransport, Transport};

@@ -15,8 +15,7 @@ pub use pool::SshPool;
 pub use settings::{Endpoint, HostKeyPolicy, SshSettings, expand_home, split_target};
 
 use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
-use crate::engine::Stream;
-use crate::engine::shell_quote;
+use crate::model::{Stream, shell_quote};
 
 /// The first stderr line of every command: the remote shell's PID, which
 /// sshd made a process-group leader, so a timeout can kill the whole group.

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{block, fit, inner, list_lines};
 use crate::checks::fold;
-use crate::engine::{CheckKind, CheckResult, CheckStatus, FoldedResult, Tally};
+use crate::model::{CheckKind, CheckResult, CheckStatus, FoldedResult, Tally};
 use crate::tui::state::{App, Panel};
 use crate::tui::theme::Theme;
 

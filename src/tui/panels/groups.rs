@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{block, fit, inner, list_lines};
-use crate::node::NodeState;
+use crate::model::NodeState;
 use crate::tui::state::{App, NodeView, Panel};
 use crate::tui::theme::Theme;
 

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{block, fit, inner, list_lines};
-use crate::engine::StepStatus;
+use crate::model::StepStatus;
 use crate::tui::state::{App, NodeView, Panel};
 use crate::tui::theme::Theme;
 

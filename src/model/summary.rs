@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{CheckKind, CheckResult, CheckStatus};
+use super::check::{CheckKind, CheckStatus, ValidatorOutcome};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -28,27 +28,6 @@ pub struct NodeFailure {
     pub node: String,
     pub step: String,
     pub error: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ValidatorOutcome {
-    pub name: String,
-    pub status: CheckStatus,
-    pub message: String,
-}
-
-impl From<&ValidatorOutcome> for CheckResult {
-    fn from(outcome: &ValidatorOutcome) -> Self {
-        Self {
-            kind: CheckKind::Validator,
-            name: outcome.name.clone(),
-            status: outcome.status,
-            node: None,
-            message: outcome.message.clone(),
-            exit_code: None,
-            output: None,
-        }
-    }
 }
 
 /// Nodes that gave the same result and the same output, listed once.

@@ -1,0 +1,28 @@
+//! The types every layer shares: nodes, checks, operations, summaries, option
+//! schemas, capabilities, and a few pure helpers.
+//!
+//! This is the bottom layer: it imports nothing else of clusterdeck, so any
+//! module may depend on it without creating a cycle (see docs/architecture.md).
+//! Most of these types appear in `--output json` events and in state records,
+//! so their serde shape is a contract (docs/events.md): add fields, never
+//! rename or remove them.
+
+mod capabilities;
+mod check;
+mod ids;
+mod node;
+mod operation;
+mod options;
+mod shell;
+mod stream;
+mod summary;
+
+pub use capabilities::Capabilities;
+pub use check::{CheckKind, CheckResult, CheckStatus, ValidatorOutcome};
+pub use ids::{new_uid, now};
+pub use node::{Node, NodeState, node_name};
+pub use operation::{OperationKind, Outcome, StepStatus};
+pub use options::{OptionSpec, OptionType};
+pub use shell::shell_quote;
+pub use stream::Stream;
+pub use summary::{FoldedResult, NodeFailure, Summary, Tally};

@@ -1,0 +1,45 @@
+//! What kind of operation ran, how it ended and how each of its steps went.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    Up,
+    Destroy,
+    Run,
+    Debug,
+    /// Validators re-run on an existing cluster's spec.
+    Validate,
+    DestroyNode,
+}
+
+impl OperationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Destroy => "destroy",
+            Self::Run => "run",
+            Self::Debug => "debug",
+            Self::Validate => "validate",
+            Self::DestroyNode => "destroy-node",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Ok,
+    Failed,
+    TimedOut,
+    Cancelled,
+}
