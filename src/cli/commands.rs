@@ -2,7 +2,6 @@
 //! and maps the outcome to an exit status.
 
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 
 use clusterdeck::backend::backend_for;
 use clusterdeck::engine::{Engine, EngineError, EventSink, OperationReport, Target, validate_with};
@@ -13,48 +12,9 @@ use clusterdeck::state::StateStore;
 use clusterdeck::tui::Start;
 use tokio_util::sync::CancellationToken;
 
+use super::failure::Failure;
 use super::views;
 use super::{Cli, Command, OutputFormat, TargetArgs};
-
-/// Why a command did not succeed; each maps to its own exit status.
-#[derive(Debug)]
-pub enum Failure {
-    /// Bad input: a spec, an argument, an unknown cluster. Exit 2.
-    Input(String),
-    /// The operation ran and failed. Exit 1.
-    Failed(String),
-    /// Stopped by Ctrl-C or SIGTERM. Exit 130.
-    Cancelled(String),
-}
-
-impl Failure {
-    pub fn exit_code(&self) -> ExitCode {
-        match self {
-            Self::Input(_) => ExitCode::from(2),
-            Self::Failed(_) => ExitCode::from(1),
-            Self::Cancelled(_) => ExitCode::from(130),
-        }
-    }
-
-    pub fn message(&self) -> &str {
-        match self {
-            Self::Input(message) | Self::Failed(message) | Self::Cancelled(message) => message,
-        }
-    }
-}
-
-impl From<EngineError> for Failure {
-    fn from(err: EngineError) -> Self {
-        use clusterdeck::state::StateError;
-        match &err {
-            EngineError::State(
-                StateError::UnknownCluster { .. } | StateError::AlreadyExists { .. },
-            )
-            | EngineError::Invalid(_) => Self::Input(err.to_string()),
-            EngineError::State(_) | EngineError::Backend(_) => Self::Failed(err.to_string()),
-        }
-    }
-}
 
 pub async fn execute(cli: Cli) -> Result<(), Failure> {
     let json = cli.output == OutputFormat::Json;

@@ -1,6 +1,7 @@
 //! The command line: `clusterdeck up SPEC`, `destroy NAME`, `run NAME -- CMD`...
 
 mod commands;
+mod failure;
 mod views;
 
 use std::path::PathBuf;
@@ -8,7 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use commands::{Failure, execute};
+pub use commands::execute;
+pub use failure::Failure;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -9,7 +9,7 @@ use clusterdeck::model::{CheckStatus, ValidatorOutcome};
 use clusterdeck::state::{ClusterRecord, StateStore};
 use serde_json::json;
 
-use super::commands::Failure;
+use super::failure::Failure;
 
 fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
