@@ -65,6 +65,8 @@ impl ClusterLock {
             .open(path)
             .map_err(io)?;
         let holders = holders_dir(path);
+        // As the holders' /proc/<pid>/fd links show it.
+        let lock_path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         for attempt in 0..=BUSY_RETRIES {
             let taken = match mode {
                 LockMode::Exclusive => file.try_lock(),
@@ -77,7 +79,7 @@ impl ClusterLock {
                 }
                 Err(TryLockError::WouldBlock) => {
                     // The holder may have the lock but not yet its entry.
-                    if let Some(holder) = describe_holders(&holders) {
+                    if let Some(holder) = describe_holders(&holders, &lock_path) {
                         return Err(busy(cluster, holder));
                     }
                     if attempt < BUSY_RETRIES {
@@ -143,7 +145,7 @@ fn register(holders: &Path, mode: LockMode) -> Option<PathBuf> {
 
 /// "pid 12" for an exclusive holder, "shared lock, pids 12, 34" for shared
 /// ones; `None` when no live holder has an entry (yet).
-fn describe_holders(holders: &Path) -> Option<String> {
+fn describe_holders(holders: &Path, lock_path: &Path) -> Option<String> {
     let mut exclusive = Vec::new();
     let mut shared = Vec::new();
     for entry in std::fs::read_dir(holders).ok()?.filter_map(Result::ok) {
@@ -151,8 +153,7 @@ fn describe_holders(holders: &Path) -> Option<String> {
         let Some((pid, mode)) = name.to_str().and_then(parse_entry) else {
             continue;
         };
-        // An entry of a process that died while holding the lock is stale.
-        if !Path::new(&format!("/proc/{pid}")).exists() {
+        if !holds_open(pid, lock_path) {
             continue;
         }
         let pids = if mode == LockMode::Exclusive {
@@ -173,6 +174,21 @@ fn describe_holders(holders: &Path) -> Option<String> {
         0 => None,
         1 => Some(format!("shared lock, pid {}", list[0])),
         _ => Some(format!("shared lock, pids {}", list.join(", "))),
+    }
+}
+
+/// Whether `pid` has the lock file open, as every holder does. An entry of
+/// a process that died while holding the lock is stale, and so is one whose
+/// pid has since been reused by a process that never opened the lock.
+fn holds_open(pid: u32, lock_path: &Path) -> bool {
+    let fds = Path::new("/proc").join(pid.to_string()).join("fd");
+    match std::fs::read_dir(&fds) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == lock_path)),
+        // Alive but not ours to look into: take the entry at its word.
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => true,
+        Err(_) => false,
     }
 }
 
@@ -282,5 +298,24 @@ mod tests {
             format!("pid {}", std::process::id())
         );
         drop(held);
+    }
+
+    #[test]
+    fn an_entry_whose_pid_was_reused_by_another_process_is_ignored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lock");
+        let shared = ClusterLock::acquire(&path, "demo", LockMode::Shared).expect("shared");
+        // A live process that never opened the lock, as after pid reuse.
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn");
+        let holders = holders_dir(&path);
+        File::create(holders.join(format!("{}-exclusive-0", other.id()))).expect("entry");
+        let holder = holder_of(ClusterLock::acquire(&path, "demo", LockMode::Exclusive));
+        other.kill().expect("kill");
+        other.wait().expect("reap");
+        assert_eq!(holder, format!("shared lock, pid {}", std::process::id()));
+        drop(shared);
     }
 }
