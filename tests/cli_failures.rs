@@ -248,3 +248,58 @@ fn an_installer_past_its_timeout_is_killed_and_reported() {
     );
     assert!(deck.run(&["destroy", "hung"]).status.success());
 }
+
+#[test]
+fn a_busy_cluster_names_the_process_that_holds_it() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut up = start_slow_up(&deck, "busy", dir.path());
+    let spec = dir.path().join("spec.yaml");
+    let holder = format!(
+        "cluster \"busy\" is busy: another clusterdeck (pid {}) is working on it",
+        up.id()
+    );
+    for args in [
+        vec!["up", spec.to_str().expect("path")],
+        vec!["run", "busy", "--", "true"],
+    ] {
+        let refused = deck.run(&args);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&refused.stderr).contains(&holder),
+            "{args:?}: {}",
+            text(&refused.stderr)
+        );
+    }
+    up.kill().expect("SIGKILL clusterdeck up");
+    up.wait().expect("reap");
+
+    // While `run` shares the lock, `destroy` names it, not the dead `up`.
+    let mut run = deck
+        .command(&["-o", "json", "run", "busy", "--", "sleep", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn run");
+    let mut lines = BufReader::new(run.stdout.take().expect("stdout")).lines();
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("\"operation_started\""));
+    assert!(started, "run started");
+    let destroy = deck.run(&["destroy", "busy"]);
+    assert_eq!(destroy.status.code(), Some(1));
+    assert!(
+        text(&destroy.stderr).contains(&format!(
+            "cluster \"busy\" is busy: another clusterdeck (shared lock, pid {}) is working on it",
+            run.id()
+        )),
+        "{}",
+        text(&destroy.stderr)
+    );
+    // Read to the end so the run never writes into a closed pipe.
+    lines.for_each(drop);
+    assert!(run.wait().expect("run ends").success());
+    let destroy = deck.run(&["destroy", "busy"]);
+    assert!(destroy.status.success(), "{}", text(&destroy.stderr));
+}

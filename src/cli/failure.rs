@@ -39,7 +39,10 @@ impl From<EngineError> for Failure {
         use clusterdeck::state::StateError;
         match &err {
             EngineError::State(
-                StateError::UnknownCluster { .. } | StateError::AlreadyExists { .. },
+                StateError::UnknownCluster { .. }
+                | StateError::InvalidName { .. }
+                | StateError::AlreadyExists { .. }
+                | StateError::Leftover { .. },
             )
             | EngineError::Invalid(_) => Self::Input(err.to_string()),
             EngineError::State(_) | EngineError::Backend(_) => Self::Failed(err.to_string()),

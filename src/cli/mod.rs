@@ -53,6 +53,20 @@ impl Cli {
     }
 }
 
+/// A duration as the spec's `timeout` fields take it: at least
+/// [`clusterdeck::spec::MIN_TIMEOUT`], since zero or a few nanoseconds would
+/// make the result a race rather than the command's.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|err| err.to_string())?;
+    if duration < clusterdeck::spec::MIN_TIMEOUT {
+        return Err(format!(
+            "a timeout must be at least {}",
+            humantime::format_duration(clusterdeck::spec::MIN_TIMEOUT)
+        ));
+    }
+    Ok(duration)
+}
+
 fn crate_parallel() -> u16 {
     u16::try_from(clusterdeck::engine::DEFAULT_PARALLEL).unwrap_or(32)
 }
@@ -111,8 +125,8 @@ pub enum Command {
         adhoc: AdhocArgs,
         #[command(flatten)]
         target: TargetArgs,
-        /// Kill the command on a node after this long (e.g. 30s, 2m)
-        #[arg(long, value_parser = humantime::parse_duration)]
+        /// Kill the command on a node after this long (e.g. 30s, 2m; at least 1ms)
+        #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
         /// The command, after `--`
         #[arg(last = true, required = true, num_args = 1..)]

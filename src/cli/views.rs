@@ -6,7 +6,7 @@ use clusterdeck::backend::backend_for;
 use clusterdeck::checks::nodeset::compact;
 use clusterdeck::engine::UpPlan;
 use clusterdeck::model::{CheckStatus, ValidatorOutcome};
-use clusterdeck::state::{ClusterRecord, StateStore};
+use clusterdeck::state::{ClusterRecord, StateError, StateStore};
 use serde_json::json;
 
 use super::failure::Failure;
@@ -39,6 +39,11 @@ pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
                     "capabilities": capabilities(record),
                     "updated_at": record.updated_at,
                 }),
+                Err(err @ StateError::Damaged { name, .. }) => json!({
+                    "name": name,
+                    "status": "damaged",
+                    "error": err.to_string(),
+                }),
                 Err(err) => json!({ "error": err.to_string() }),
             })
             .collect();
@@ -69,6 +74,12 @@ pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
                     record.status.as_str(),
                     last,
                     record.updated_at
+                ));
+            }
+            Err(err @ StateError::Damaged { name, .. }) => {
+                text.push_str(&format!(
+                    "{:<20} {:<8} {:>5}  {:<10} {:<17} {}\n  {err}\n",
+                    name, "?", "?", "damaged", "-", "-"
                 ));
             }
             Err(err) => text.push_str(&format!("(unreadable) {err}\n")),

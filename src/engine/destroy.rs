@@ -1,11 +1,15 @@
 //! `destroy`: removes every resource the ledger knows of, then anything still
-//! carrying the cluster's label, then the cluster's state.
+//! carrying the cluster's label, then the cluster's state, even when the
+//! cluster's record is damaged or lost.
 
 use super::event::EventKind;
 use super::exec::fan_out;
 use super::{Engine, EngineError, OperationReport};
+use crate::backend::{Backend, ClusterContext};
 use crate::model::{NodeFailure, OperationKind, Outcome, Summary};
-use crate::state::{ClusterStatus, Ledger, LockMode};
+use crate::state::{
+    ClusterIdentity, ClusterRecord, ClusterStatus, LockMode, OutstandingResource, StateError,
+};
 
 impl Engine {
     /// Destroys one node of a cluster and marks it destroyed in the record.
@@ -53,21 +57,102 @@ impl Engine {
         Ok(report)
     }
 
+    /// Destroys everything the ledger lists, then anything still carrying
+    /// the cluster's label, then its state. A cluster whose record is
+    /// damaged or missing is destroyed from its ledger and identity alone, so
+    /// a cluster that was ever created can always be destroyed.
     pub async fn destroy(&self, cluster: &str) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
-        let mut record = self.store.load(cluster)?;
+        match self.store.load(cluster) {
+            Ok(record) => self.destroy_recorded(cluster, record).await,
+            Err(StateError::Damaged { detail, .. }) => self.destroy_damaged(cluster, &detail).await,
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn destroy_recorded(
+        &self,
+        cluster: &str,
+        mut record: ClusterRecord,
+    ) -> Result<OperationReport, EngineError> {
         let (backend, ctx) = self.attach(&record)?;
         let started_at = self.start(OperationKind::Destroy, cluster);
         record.status = ClusterStatus::Destroying;
         self.store.save(&record)?;
 
-        let outstanding = Ledger::outstanding(&self.store.ledger_path(cluster))?;
         let mut summary = Summary {
             nodes_total: record.nodes.len(),
             ..Summary::default()
         };
-        let backend = backend.as_ref();
-        let ctx = &ctx;
+        let destroyed = self
+            .destroy_resources(backend.as_ref(), &ctx, &mut summary)
+            .await?;
+        for node in &mut record.nodes {
+            if destroyed.contains(&node.name) {
+                node.state = crate::model::NodeState::Destroyed;
+            }
+        }
+        if summary.failures.is_empty() {
+            self.store.remove(cluster)?;
+            Ok(self.finish(OperationKind::Destroy, cluster, Outcome::Succeeded, summary))
+        } else {
+            summary.reason = Some(kept_reason(cluster, &summary));
+            record.status = ClusterStatus::Failed;
+            let report = self.finish(OperationKind::Destroy, cluster, Outcome::Failed, summary);
+            self.remember(&mut record, OperationKind::Destroy, started_at, &report);
+            Ok(report)
+        }
+    }
+
+    /// Destroys a cluster whose record cannot be read: the backend, its
+    /// options and the uid come from the identity file `up` writes first.
+    async fn destroy_damaged(
+        &self,
+        cluster: &str,
+        damage: &str,
+    ) -> Result<OperationReport, EngineError> {
+        let outstanding = self.store.outstanding(cluster)?;
+        let identity = match self.store.load_identity(cluster) {
+            Ok(Some(identity)) => identity,
+            // State from before identities were kept, or a damaged identity.
+            Ok(None) | Err(_) => guess_identity(cluster, &outstanding)?,
+        };
+        let backend = self
+            .backend(&identity.backend)
+            .map_err(EngineError::Invalid)?;
+        let ctx = self.context_of(&identity, backend.as_ref())?;
+        self.start(OperationKind::Destroy, cluster);
+        self.events.warn(
+            None,
+            format!(
+                "{damage}: destroying the {} resource(s) its ledger lists",
+                outstanding.len()
+            ),
+        );
+        let mut summary = Summary {
+            nodes_total: outstanding.len(),
+            ..Summary::default()
+        };
+        self.destroy_resources(backend.as_ref(), &ctx, &mut summary)
+            .await?;
+        if summary.failures.is_empty() {
+            self.store.remove(cluster)?;
+            Ok(self.finish(OperationKind::Destroy, cluster, Outcome::Succeeded, summary))
+        } else {
+            summary.reason = Some(kept_reason(cluster, &summary));
+            Ok(self.finish(OperationKind::Destroy, cluster, Outcome::Failed, summary))
+        }
+    }
+
+    /// Destroys every outstanding resource, then sweeps for what carries the
+    /// cluster's label; failures go to `summary`. Returns the keys destroyed.
+    async fn destroy_resources(
+        &self,
+        backend: &dyn Backend,
+        ctx: &ClusterContext,
+        summary: &mut Summary,
+    ) -> Result<Vec<String>, EngineError> {
+        let outstanding = self.store.outstanding(&ctx.name)?;
         let results = fan_out(outstanding, self.parallel, |resource| async move {
             let outcome = backend.destroy_resource(ctx, &resource).await;
             if outcome.is_ok() {
@@ -78,23 +163,24 @@ impl Engine {
             (resource, outcome)
         })
         .await;
+        let mut destroyed = Vec::new();
         for (resource, outcome) in results {
-            if outcome.is_ok()
-                && let Some(node) = record
-                    .nodes
-                    .iter_mut()
-                    .find(|node| node.name == resource.key)
-            {
-                node.state = crate::model::NodeState::Destroyed;
+            match outcome {
+                Ok(()) => destroyed.push(resource.key),
+                Err(err) => {
+                    self.events.error(Some(&resource.key), err.to_string());
+                    summary.failures.push(NodeFailure {
+                        node: resource.key,
+                        step: "destroy".to_owned(),
+                        error: err.to_string(),
+                    });
+                }
             }
-            if let Err(err) = outcome {
-                self.events.error(Some(&resource.key), err.to_string());
-                summary.failures.push(NodeFailure {
-                    node: resource.key,
-                    step: "destroy".to_owned(),
-                    error: err.to_string(),
-                });
-            }
+        }
+        // Without a uid (state from before identities were kept) there is no
+        // label to sweep for; the node processes were stopped by node above.
+        if ctx.uid.is_empty() {
+            return Ok(destroyed);
         }
         match backend.sweep(ctx).await {
             Ok(0) => {}
@@ -104,25 +190,42 @@ impl Engine {
             ),
             Err(err) => {
                 summary.failures.push(NodeFailure {
-                    node: cluster.to_owned(),
+                    node: ctx.name.clone(),
                     step: "sweep".to_owned(),
                     error: err.to_string(),
                 });
             }
         }
-
-        if summary.failures.is_empty() {
-            self.store.remove(cluster)?;
-            Ok(self.finish(OperationKind::Destroy, cluster, Outcome::Succeeded, summary))
-        } else {
-            summary.reason = Some(format!(
-                "{}; the cluster is kept so `clusterdeck destroy {cluster}` can retry",
-                summary.failure_reason()
-            ));
-            record.status = ClusterStatus::Failed;
-            let report = self.finish(OperationKind::Destroy, cluster, Outcome::Failed, summary);
-            self.remember(&mut record, OperationKind::Destroy, started_at, &report);
-            Ok(report)
-        }
+        Ok(destroyed)
     }
+}
+
+fn kept_reason(cluster: &str, summary: &Summary) -> String {
+    format!(
+        "{}; the cluster is kept so `clusterdeck destroy {cluster}` can retry",
+        summary.failure_reason()
+    )
+}
+
+/// For a damaged cluster with no identity file: only the local backend
+/// records resources, so a ledger of node directories is its.
+fn guess_identity(
+    cluster: &str,
+    outstanding: &[OutstandingResource],
+) -> Result<ClusterIdentity, EngineError> {
+    if let Some(foreign) = outstanding
+        .iter()
+        .find(|resource| resource.kind != crate::backend::local::NODE_DIR)
+    {
+        return Err(EngineError::Invalid(format!(
+            "cluster {cluster:?} is damaged and does not record which backend made its {:?} resource {:?}; remove it by hand",
+            foreign.kind, foreign.key
+        )));
+    }
+    Ok(ClusterIdentity {
+        name: cluster.to_owned(),
+        uid: String::new(),
+        backend: "local".to_owned(),
+        options: Default::default(),
+    })
 }

@@ -30,7 +30,7 @@ pub use crate::model::{
 };
 
 use crate::backend::{Backend, BackendError, ClusterContext, backend_for, resolve_options};
-use crate::state::{ClusterRecord, OperationRecord, StateError, StateStore};
+use crate::state::{ClusterIdentity, ClusterRecord, OperationRecord, StateError, StateStore};
 
 /// How many nodes are worked on at once unless told otherwise.
 pub const DEFAULT_PARALLEL: usize = 32;
@@ -112,13 +112,29 @@ impl Engine {
         record: &ClusterRecord,
         backend: &dyn Backend,
     ) -> Result<ClusterContext, EngineError> {
-        let options = resolve_options(&backend.option_schema(), &record.spec.backend.options)
-            .map_err(|problems| EngineError::Invalid(problems.join("; ")))?;
-        Ok(ClusterContext {
+        let identity = ClusterIdentity {
             name: record.name.clone(),
             uid: record.uid.clone(),
-            state_dir: self.store.cluster_dir(&record.name),
-            ledger: Arc::new(self.store.open_ledger(&record.name)?),
+            backend: record.spec.backend.kind.clone(),
+            options: record.spec.backend.options.clone(),
+        };
+        self.context_of(&identity, backend)
+    }
+
+    /// The context from what a cluster's identity file says, for when its
+    /// record cannot be read.
+    fn context_of(
+        &self,
+        identity: &ClusterIdentity,
+        backend: &dyn Backend,
+    ) -> Result<ClusterContext, EngineError> {
+        let options = resolve_options(&backend.option_schema(), &identity.options)
+            .map_err(|problems| EngineError::Invalid(problems.join("; ")))?;
+        Ok(ClusterContext {
+            name: identity.name.clone(),
+            uid: identity.uid.clone(),
+            state_dir: self.store.cluster_dir(&identity.name)?,
+            ledger: Arc::new(self.store.open_ledger(&identity.name)?),
             options,
         })
     }

@@ -13,7 +13,9 @@ use crate::model::{
     Summary, ValidatorOutcome, new_uid, now,
 };
 use crate::spec::LoadedSpec;
-use crate::state::{ClusterRecord, ClusterStatus, Ledger, LockMode, RECORD_VERSION, StateError};
+use crate::state::{
+    ClusterIdentity, ClusterRecord, ClusterStatus, LockMode, RECORD_VERSION, StateError,
+};
 
 impl Engine {
     /// Everything `up` would check and create, with no side effects.
@@ -86,18 +88,7 @@ impl Engine {
         let name = spec.name.as_str();
         let (validators, plan) = self.validate(loaded);
         let lock = self.store.lock(name, LockMode::Exclusive)?;
-        if let Some(existing) = self.store.try_load(name)? {
-            return Err(StateError::AlreadyExists {
-                name: name.to_owned(),
-                status: existing.status.as_str().to_owned(),
-            }
-            .into());
-        }
-        if !Ledger::outstanding(&self.store.ledger_path(name))?.is_empty() {
-            return Err(EngineError::Invalid(format!(
-                "cluster {name:?} has resources left from an earlier run; run `clusterdeck destroy {name}` first"
-            )));
-        }
+        self.refuse_existing(name)?;
         let started_at = self.start(OperationKind::Up, name);
         let mut summary = Summary {
             nodes_total: plan.nodes.len(),
@@ -135,7 +126,14 @@ impl Engine {
             updated_at: started_at.clone(),
             last_operation: None,
         };
-        // The record exists before any resource, so destroy can always find them.
+        // The identity and the record exist before any resource, so destroy
+        // can always find them, even if the record is later lost.
+        self.store.save_identity(&ClusterIdentity {
+            name: name.to_owned(),
+            uid: record.uid.clone(),
+            backend: spec.backend.kind.clone(),
+            options: spec.backend.options.clone(),
+        })?;
         self.store.save(&record)?;
         let ctx = self.context(&record, backend.as_ref())?;
         self.events.emit(EventKind::Plan {
@@ -189,6 +187,37 @@ impl Engine {
         let report = self.finish(OperationKind::Up, name, outcome, summary);
         self.remember(&mut record, OperationKind::Up, started_at, &report);
         Ok(report)
+    }
+
+    /// `up` only makes a cluster where none is, and none was left behind.
+    fn refuse_existing(&self, name: &str) -> Result<(), EngineError> {
+        let leftover = |detail: String| StateError::Leftover {
+            name: name.to_owned(),
+            detail,
+        };
+        match self.store.try_load(name) {
+            Ok(Some(existing)) => {
+                return Err(StateError::AlreadyExists {
+                    name: name.to_owned(),
+                    status: existing.status.as_str().to_owned(),
+                }
+                .into());
+            }
+            Ok(None) => {}
+            Err(StateError::Corrupt { detail, .. }) => {
+                return Err(leftover(format!("its record is unreadable: {detail}")).into());
+            }
+            Err(err) => return Err(err.into()),
+        }
+        let outstanding = self.store.outstanding(name)?;
+        if !outstanding.is_empty() {
+            return Err(leftover(format!(
+                "its ledger lists {} resource(s) that may still exist",
+                outstanding.len()
+            ))
+            .into());
+        }
+        Ok(())
     }
 
     async fn provision(

@@ -5,6 +5,7 @@
 
 mod decode;
 mod error;
+mod rules;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use decode::is_contained_relative;
 pub use error::{SpecError, SpecErrors, SpecLocation};
+pub use rules::{MIN_TIMEOUT, is_valid_name};
 
 /// Default timeout of a debugger that does not set one.
 pub const DEFAULT_DEBUGGER_TIMEOUT: Duration = Duration::from_secs(30);

@@ -162,13 +162,7 @@ impl Reader {
     /// in directory names, container names and tags.
     pub fn name(&mut self, val: Val<'_>) -> Option<String> {
         let text = self.string(val)?;
-        let valid = !text.is_empty()
-            && text.len() <= 63
-            && text.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if valid {
+        if super::is_valid_name(&text) {
             Some(text)
         } else {
             self.error(
@@ -241,14 +235,14 @@ impl Reader {
             }
             YamlDataOwned::Value(ScalarOwned::String(text)) => humantime::parse_duration(text)
                 .ok()
-                .filter(|duration| !duration.is_zero()),
+                .filter(|duration| *duration >= super::MIN_TIMEOUT),
             _ => None,
         };
         if parsed.is_none() {
             self.error(
                 val,
                 format!(
-                    "expected a duration above zero such as 10s, 1m 30s or 500ms, found {}",
+                    "expected a duration of at least 1ms such as 10s, 1m 30s or 500ms, found {}",
                     describe(val)
                 ),
             );

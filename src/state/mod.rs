@@ -2,13 +2,17 @@
 //! record, the resource ledger and the lock, all readable by the owner only.
 
 mod fsutil;
+mod identity;
 mod ledger;
 mod lock;
 mod record;
 
 use std::path::{Path, PathBuf};
 
+use crate::spec::is_valid_name;
+
 pub use fsutil::{ensure_private_dir, open_private_append, write_atomic};
+pub use identity::ClusterIdentity;
 pub use ledger::{Ledger, LedgerAction, LedgerEntry, OutstandingResource};
 pub use lock::{ClusterLock, LockMode};
 pub use record::{ClusterRecord, ClusterStatus, OperationRecord, RECORD_VERSION};
@@ -27,6 +31,22 @@ pub enum StateError {
     Corrupt { path: PathBuf, detail: String },
     #[error("no cluster named {name:?}{}", known_hint(known))]
     UnknownCluster { name: String, known: Vec<String> },
+    /// A name no cluster can have: refused before it becomes part of a path.
+    #[error(
+        "no cluster named {}: a cluster name is 1-63 letters, digits, '-', '_' or '.' starting with a letter or digit",
+        shown_name(name)
+    )]
+    InvalidName { name: String },
+    /// Resources may remain, but the record describing them cannot be read.
+    #[error(
+        "cluster {name:?} is damaged ({detail}); `clusterdeck destroy {name}` removes what it left"
+    )]
+    Damaged { name: String, detail: String },
+    /// `up` on a name whose earlier cluster left resources or damaged state.
+    #[error(
+        "a previous cluster named {name:?} was not fully destroyed ({detail}); run `clusterdeck destroy {name}` first"
+    )]
+    Leftover { name: String, detail: String },
     #[error("cluster {name:?} is busy: another clusterdeck ({holder}) is working on it")]
     Busy { name: String, holder: String },
     #[error(
@@ -35,6 +55,17 @@ pub enum StateError {
     AlreadyExists { name: String, status: String },
     #[error("cannot find a state directory: set ${STATE_DIR_ENV}, $XDG_STATE_HOME or $HOME")]
     NoStateDir,
+}
+
+/// A name as typed, cut short if it is long enough to drown the message.
+fn shown_name(name: &str) -> String {
+    const SHOWN: usize = 64;
+    if name.chars().count() <= SHOWN {
+        format!("{name:?}")
+    } else {
+        let head: String = name.chars().take(SHOWN).collect();
+        format!("{head:?}… ({} characters)", name.chars().count())
+    }
 }
 
 fn known_hint(known: &[String]) -> String {
@@ -80,21 +111,33 @@ impl StateStore {
         self.root.join("clusters")
     }
 
-    pub fn cluster_dir(&self, name: &str) -> PathBuf {
-        self.clusters_dir().join(name)
+    /// The one place a cluster's name becomes a path: a name that is not
+    /// valid as a spec's `name` (`..`, `a/b`, too long...) is refused here,
+    /// so no caller can reach outside the state directory.
+    pub fn cluster_dir(&self, name: &str) -> Result<PathBuf, StateError> {
+        if !is_valid_name(name) {
+            return Err(StateError::InvalidName {
+                name: name.to_owned(),
+            });
+        }
+        Ok(self.clusters_dir().join(name))
     }
 
-    fn record_path(&self, name: &str) -> PathBuf {
-        self.cluster_dir(name).join("cluster.json")
+    fn record_path(&self, name: &str) -> Result<PathBuf, StateError> {
+        Ok(self.cluster_dir(name)?.join("cluster.json"))
     }
 
-    pub fn ledger_path(&self, name: &str) -> PathBuf {
-        self.cluster_dir(name).join("ledger.jsonl")
+    pub fn ledger_path(&self, name: &str) -> Result<PathBuf, StateError> {
+        Ok(self.cluster_dir(name)?.join("ledger.jsonl"))
+    }
+
+    fn identity_path(&self, name: &str) -> Result<PathBuf, StateError> {
+        Ok(self.cluster_dir(name)?.join("identity.json"))
     }
 
     /// Creates the cluster's directory (owner-only) and takes its lock.
     pub fn lock(&self, name: &str, mode: LockMode) -> Result<ClusterLock, StateError> {
-        let dir = self.cluster_dir(name);
+        let dir = self.cluster_dir(name)?;
         ensure_private_dir(&dir).map_err(|source| StateError::Io {
             path: dir.clone(),
             source,
@@ -104,18 +147,34 @@ impl StateStore {
 
     /// Locks a cluster that must already exist, without creating anything.
     pub fn lock_existing(&self, name: &str, mode: LockMode) -> Result<ClusterLock, StateError> {
-        if !self.record_path(name).exists() && !self.ledger_path(name).exists() {
+        if !self.record_path(name)?.exists() && !self.ledger_path(name)?.exists() {
             return Err(self.unknown(name));
         }
         self.lock(name, mode)
     }
 
     pub fn open_ledger(&self, name: &str) -> Result<Ledger, StateError> {
-        Ledger::open(&self.ledger_path(name))
+        Ledger::open(&self.ledger_path(name)?)
     }
 
-    pub fn try_load(&self, name: &str) -> Result<Option<ClusterRecord>, StateError> {
-        let path = self.record_path(name);
+    /// Resources of the cluster its ledger says may still exist.
+    pub fn outstanding(&self, name: &str) -> Result<Vec<OutstandingResource>, StateError> {
+        Ledger::outstanding(&self.ledger_path(name)?)
+    }
+
+    /// Written by `up` before it creates anything; see [`ClusterIdentity`].
+    pub fn save_identity(&self, identity: &ClusterIdentity) -> Result<(), StateError> {
+        let path = self.identity_path(&identity.name)?;
+        let bytes = serde_json::to_vec_pretty(identity).map_err(|err| StateError::Corrupt {
+            path: path.clone(),
+            detail: err.to_string(),
+        })?;
+        write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
+    }
+
+    /// `None` for state written before identities were kept.
+    pub fn load_identity(&self, name: &str) -> Result<Option<ClusterIdentity>, StateError> {
+        let path = self.identity_path(name)?;
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -129,8 +188,38 @@ impl StateStore {
             })
     }
 
+    /// The record, or `None` if there is none; `Corrupt` if it cannot be parsed.
+    pub fn try_load(&self, name: &str) -> Result<Option<ClusterRecord>, StateError> {
+        let path = self.record_path(name)?;
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StateError::Io { path, source }),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| StateError::Corrupt {
+                path,
+                detail: err.to_string(),
+            })
+    }
+
+    /// The record of an existing cluster. A cluster whose record is
+    /// unreadable, or gone while its ledger remains, is `Damaged`.
     pub fn load(&self, name: &str) -> Result<ClusterRecord, StateError> {
-        self.try_load(name)?.ok_or_else(|| self.unknown(name))
+        match self.try_load(name) {
+            Ok(Some(record)) => Ok(record),
+            Ok(None) if self.ledger_path(name)?.exists() => Err(StateError::Damaged {
+                name: name.to_owned(),
+                detail: "its record cluster.json is missing".to_owned(),
+            }),
+            Ok(None) => Err(self.unknown(name)),
+            Err(StateError::Corrupt { detail, .. }) => Err(StateError::Damaged {
+                name: name.to_owned(),
+                detail: format!("its record cluster.json is unreadable: {detail}"),
+            }),
+            Err(err) => Err(err),
+        }
     }
 
     fn unknown(&self, name: &str) -> StateError {
@@ -141,7 +230,7 @@ impl StateStore {
     }
 
     pub fn save(&self, record: &ClusterRecord) -> Result<(), StateError> {
-        let path = self.record_path(&record.name);
+        let path = self.record_path(&record.name)?;
         let bytes = serde_json::to_vec_pretty(record).map_err(|err| StateError::Corrupt {
             path: path.clone(),
             detail: err.to_string(),
@@ -149,7 +238,8 @@ impl StateStore {
         write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
     }
 
-    /// Names of every cluster with state, sorted.
+    /// Names of every cluster with state (a record or a ledger), sorted.
+    /// Directories whose names no cluster can have are not clusters.
     pub fn names(&self) -> Result<Vec<String>, StateError> {
         let dir = self.clusters_dir();
         let entries = match std::fs::read_dir(&dir) {
@@ -159,21 +249,26 @@ impl StateStore {
         };
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
-            .filter(|entry| entry.path().join("cluster.json").exists())
+            .filter(|entry| {
+                let dir = entry.path();
+                dir.join("cluster.json").exists() || dir.join("ledger.jsonl").exists()
+            })
             .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| is_valid_name(name))
             .collect();
         names.sort();
         Ok(names)
     }
 
-    /// Every readable record; damaged ones are returned as errors beside them.
+    /// Every readable record; damaged ones are returned as errors
+    /// (`Damaged`, naming the cluster) beside them.
     pub fn list(&self) -> Result<Vec<Result<ClusterRecord, StateError>>, StateError> {
         Ok(self.names()?.iter().map(|name| self.load(name)).collect())
     }
 
     /// Removes a cluster's directory once everything in it is destroyed.
     pub fn remove(&self, name: &str) -> Result<(), StateError> {
-        let dir = self.cluster_dir(name);
+        let dir = self.cluster_dir(name)?;
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -193,7 +288,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = StateStore::new(dir.path().join("state"));
         let held = store.lock("demo", LockMode::Exclusive).expect("first lock");
-        let mode = std::fs::metadata(store.cluster_dir("demo"))
+        let mode = std::fs::metadata(store.cluster_dir("demo").expect("valid name"))
             .expect("dir")
             .permissions()
             .mode();
@@ -210,7 +305,7 @@ mod tests {
         drop(shared_a);
         let ledger = store.open_ledger("demo").expect("ledger");
         ledger.intent("node-dir", "a-1").expect("write");
-        let mode = std::fs::metadata(store.ledger_path("demo"))
+        let mode = std::fs::metadata(store.ledger_path("demo").expect("valid name"))
             .expect("ledger file")
             .permissions()
             .mode();
@@ -225,6 +320,82 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "no cluster named \"nope\"; there are no clusters yet (create one with `clusterdeck up SPEC`)"
+        );
+    }
+
+    #[test]
+    fn names_that_could_leave_the_state_directory_are_refused_everywhere() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = StateStore::new(dir.path().join("a"));
+        let long = "x".repeat(300);
+        for name in [
+            "..",
+            "../../b/clusters/quickstart",
+            "q/../q",
+            "",
+            long.as_str(),
+        ] {
+            let refused = |result: Result<(), StateError>| {
+                assert!(
+                    matches!(&result, Err(StateError::InvalidName { .. })),
+                    "{name:?}: {result:?}"
+                );
+            };
+            refused(store.cluster_dir(name).map(drop));
+            refused(store.lock(name, LockMode::Exclusive).map(drop));
+            refused(store.lock_existing(name, LockMode::Shared).map(drop));
+            refused(store.load(name).map(drop));
+            refused(store.try_load(name).map(drop));
+            refused(store.open_ledger(name).map(drop));
+            refused(store.outstanding(name).map(drop));
+            refused(store.load_identity(name).map(drop));
+            refused(store.remove(name));
+        }
+        assert!(
+            !dir.path().join("a").exists(),
+            "nothing was created for a refused name"
+        );
+        let message = store.load(&long).expect_err("refused").to_string();
+        assert!(message.starts_with("no cluster named \"xxx"), "{message}");
+        assert!(message.contains("(300 characters)"), "{message}");
+        assert!(message.len() < 300, "{message}");
+    }
+
+    #[test]
+    fn a_cluster_with_a_ledger_but_no_readable_record_is_listed_as_damaged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = StateStore::new(dir.path().to_path_buf());
+        drop(
+            store
+                .lock("lost", LockMode::Exclusive)
+                .expect("creates the dir"),
+        );
+        let ledger = store.open_ledger("lost").expect("ledger");
+        ledger.intent("node-dir", "a-1").expect("write");
+        let clusters = dir.path().join("clusters");
+        // Directories no cluster name can have are not clusters.
+        for odd in [".hidden", "-dash"] {
+            std::fs::create_dir_all(clusters.join(odd)).expect("dir");
+            std::fs::write(clusters.join(odd).join("cluster.json"), "{}").expect("write");
+        }
+        assert_eq!(store.names().expect("names"), vec!["lost".to_owned()]);
+        let listed = store.list().expect("list");
+        assert!(
+            matches!(&listed[..], [Err(StateError::Damaged { name, detail })]
+                if name == "lost" && detail.contains("missing")),
+            "{listed:?}"
+        );
+        std::fs::write(clusters.join("lost").join("cluster.json"), "[[[").expect("write");
+        let damaged = store.load("lost").expect_err("damaged").to_string();
+        assert!(
+            damaged.starts_with(
+                "cluster \"lost\" is damaged (its record cluster.json is unreadable: "
+            ),
+            "{damaged}"
+        );
+        assert!(
+            damaged.ends_with("`clusterdeck destroy lost` removes what it left"),
+            "{damaged}"
         );
     }
 }

@@ -10,7 +10,7 @@ use crate::backend::backend_for;
 use crate::engine::{Engine, EngineError, EventSink, OperationReport};
 use crate::model::CheckResult;
 use crate::spec::LoadedSpec;
-use crate::state::{ClusterRecord, StateStore};
+use crate::state::{ClusterRecord, StateError, StateStore};
 
 pub struct Runner {
     store: StateStore,
@@ -77,8 +77,13 @@ impl Runner {
                         Ok(records) => Msg::Clusters(
                             records
                                 .iter()
-                                .filter_map(|record| record.as_ref().ok())
-                                .map(row_of)
+                                .filter_map(|record| match record {
+                                    Ok(record) => Some(row_of(record)),
+                                    Err(StateError::Damaged { name, .. }) => {
+                                        Some(damaged_row(name))
+                                    }
+                                    Err(_) => None,
+                                })
                                 .collect(),
                         ),
                         Err(err) => Msg::Failed(format!("cannot list clusters: {err}")),
@@ -169,6 +174,17 @@ pub fn row_of(record: &ClusterRecord) -> ClusterRow {
         nodes: record.nodes.len(),
         status: record.status.as_str().to_owned(),
         capabilities: capabilities(&record.spec.backend.kind),
+    }
+}
+
+/// A cluster whose record cannot be read: listed so it can be destroyed.
+fn damaged_row(name: &str) -> ClusterRow {
+    ClusterRow {
+        name: name.to_owned(),
+        backend: "?".to_owned(),
+        nodes: 0,
+        status: "damaged".to_owned(),
+        capabilities: Vec::new(),
     }
 }
 

@@ -172,6 +172,13 @@ impl Backend for LocalBackend {
                 resource.kind
             )));
         }
+        if resource.id.is_none() && !crate::spec::is_valid_name(&resource.key) {
+            // A key is a node's name; any other is not a path to build on.
+            return Err(BackendError::Other(format!(
+                "the ledger names node {:?}, which no node can be called",
+                resource.key
+            )));
+        }
         let dir = resource
             .id
             .as_ref()
