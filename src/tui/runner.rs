@@ -7,9 +7,9 @@ use tokio_util::sync::CancellationToken;
 use super::msg::{Command, Msg, Operation};
 use super::state::{ClusterRow, ClusterView, NodeView};
 use crate::backend::backend_for;
-use crate::engine::{CheckResult, Engine, EngineError, EventSink, OperationReport};
+use crate::engine::{CheckResult, Engine, EngineError, EventKind, EventSink, OperationReport};
 use crate::spec::LoadedSpec;
-use crate::state::{ClusterRecord, StateStore};
+use crate::state::{ClusterRecord, StateError, StateStore};
 
 pub struct Runner {
     store: StateStore,
@@ -101,7 +101,13 @@ impl Runner {
                 Err(err) if attach => Msg::Failed(format!("cannot show {name}: {err}")),
                 Err(err) => {
                     tracing::warn!(%err, "refresh failed");
-                    return;
+                    let gone = matches!(err, EngineError::State(StateError::UnknownCluster { .. }));
+                    Msg::RefreshFailed {
+                        cluster: name,
+                        error: err.to_string(),
+                        gone,
+                        time: crate::engine::now(),
+                    }
                 }
             };
             let _ = messages.send(message);
@@ -115,10 +121,15 @@ impl Runner {
         let (engine, mut events) = self.engine(cancel);
         let messages = self.messages.clone();
         let kind = operation.kind();
+        let mut cluster = operation.subject();
         self.running = Some(tokio::spawn(async move {
             // The engine lives in the task; when it ends, the event channel closes.
             let task = tokio::spawn(async move { perform(&engine, operation).await });
             while let Some(event) = events.recv().await {
+                if let EventKind::OperationStarted { cluster: named, .. } = &event.kind {
+                    // `up` knew only its spec path; now the cluster has a name.
+                    cluster.clone_from(named);
+                }
                 if messages.send(Msg::Engine(event)).is_err() {
                     return;
                 }
@@ -130,6 +141,7 @@ impl Runner {
             };
             let _ = messages.send(Msg::OperationDone {
                 operation: kind,
+                cluster,
                 result,
             });
         }));

@@ -6,11 +6,16 @@ use std::time::SystemTime;
 
 use tui_input::Input;
 
+use super::outcome::Finished;
 use crate::engine::{CheckResult, OperationKind, StepStatus, Stream};
 use crate::node::NodeState;
 
 /// Log lines kept; older ones are dropped first.
 pub const LOG_CAPACITY: usize = 20_000;
+
+/// The status shown for a cluster whose record vanished while it was shown
+/// (destroyed from another terminal). No record ever has this status.
+pub const DESTROYED: &str = "destroyed";
 
 /// The panels, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,6 +147,11 @@ pub struct ClusterView {
 }
 
 impl ClusterView {
+    /// Its record is gone: nothing to refresh or operate on any more.
+    pub fn is_gone(&self) -> bool {
+        self.status == DESTROYED
+    }
+
     pub fn node_mut(&mut self, name: &str) -> Option<&mut NodeView> {
         self.nodes.iter_mut().find(|node| node.name == name)
     }
@@ -187,6 +197,10 @@ pub struct App {
     /// Position while browsing history with Up/Down in the command line.
     pub history_cursor: Option<usize>,
     pub running: Option<OperationKind>,
+    /// The end of the last operation, for the exit status.
+    pub last_finished: Option<Finished>,
+    /// The last refresh error, so a lasting one is logged once, not every tick.
+    pub refresh_error: Option<String>,
     pub notice: Option<Notice>,
     pub size: (u16, u16),
     pub should_quit: bool,
@@ -206,6 +220,8 @@ impl Default for App {
             history: Vec::new(),
             history_cursor: None,
             running: None,
+            last_finished: None,
+            refresh_error: None,
             notice: None,
             size: (80, 24),
             should_quit: false,
@@ -232,6 +248,15 @@ impl App {
                 .cluster
                 .as_ref()
                 .is_some_and(|cluster| cluster.nodes.iter().any(NodeView::is_busy))
+    }
+
+    /// The shown cluster's name when a periodic refresh is due: one is
+    /// shown, still exists, and no operation is changing it.
+    pub fn refresh_target(&self) -> Option<&str> {
+        self.cluster
+            .as_ref()
+            .filter(|cluster| self.running.is_none() && !cluster.is_gone())
+            .map(|cluster| cluster.name.as_str())
     }
 
     pub fn filter(&self, panel: Panel) -> &str {
