@@ -33,8 +33,13 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
     let cluster = cluster.ok_or("no cluster is shown: pick one in the Clusters panel first")?;
     let name = cluster.name.clone();
     if cluster.is_gone() {
+        let was = if cluster.was_recorded() {
+            "was destroyed"
+        } else {
+            "was never created"
+        };
         return Err(format!(
-            "cluster {name} was destroyed; pick another in the Clusters panel"
+            "cluster {name} {was}; pick another in the Clusters panel"
         ));
     }
     let usage_error = || format!("usage: {usage}");

@@ -16,6 +16,9 @@ pub const LOG_CAPACITY: usize = 20_000;
 /// The status shown for a cluster whose record vanished while it was shown
 /// (destroyed from another terminal). No record ever has this status.
 pub const DESTROYED: &str = "destroyed";
+/// The status shown for a cluster `up` announced but never recorded (its
+/// validators failed): nothing exists. No record has this status either.
+pub const NOT_CREATED: &str = "not created";
 
 /// The panels, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,9 +150,15 @@ pub struct ClusterView {
 }
 
 impl ClusterView {
-    /// Its record is gone: nothing to refresh or operate on any more.
+    /// It has no record (any more): nothing to refresh or operate on.
     pub fn is_gone(&self) -> bool {
-        self.status == DESTROYED
+        self.status == DESTROYED || self.status == NOT_CREATED
+    }
+
+    /// Loaded from its record at least once; a view built from `up` events
+    /// alone does not know its backend yet.
+    pub fn was_recorded(&self) -> bool {
+        !self.backend.is_empty()
     }
 
     pub fn node_mut(&mut self, name: &str) -> Option<&mut NodeView> {

@@ -204,8 +204,10 @@ fn operations_keep_their_own_names() {
 
 #[test]
 fn the_clusters_panel_lists_the_cluster_up_is_creating() {
-    let mut app = App::default();
-    app.running = Some(OperationKind::Up);
+    let mut app = App {
+        running: Some(OperationKind::Up),
+        ..App::default()
+    };
     // The list loaded at start, before the record existed, is empty.
     update(&mut app, Msg::Clusters(Vec::new()));
     started(&mut app, OperationKind::Up, "quickstart");
@@ -220,8 +222,10 @@ fn the_clusters_panel_lists_the_cluster_up_is_creating() {
 
 #[test]
 fn a_refresh_fills_in_the_backend_so_scale_names_it() {
-    let mut app = App::default();
-    app.running = Some(OperationKind::Up);
+    let mut app = App {
+        running: Some(OperationKind::Up),
+        ..App::default()
+    };
     started(&mut app, OperationKind::Up, "demo");
     update(
         &mut app,
@@ -408,4 +412,39 @@ fn every_command_checks_its_arguments() {
             node: "agents-1".into()
         })
     );
+}
+
+#[test]
+fn an_up_that_created_nothing_is_not_called_destroyed() {
+    let mut app = App {
+        running: Some(OperationKind::Up),
+        ..App::default()
+    };
+    started(&mut app, OperationKind::Up, "demo");
+    let commands = update(
+        &mut app,
+        done(
+            OperationKind::Up,
+            "demo",
+            Outcome::Failed,
+            "1 validator(s) failed; nothing was created",
+        ),
+    );
+    assert_eq!(
+        commands,
+        vec![Command::LoadClusters, Command::Refresh("demo".into())]
+    );
+    update(&mut app, Msg::Clusters(Vec::new()));
+    refresh_failed(&mut app, "no cluster named \"demo\"", true);
+    assert_eq!(
+        app.cluster.as_ref().map(|cluster| cluster.status.as_str()),
+        Some(crate::tui::state::NOT_CREATED)
+    );
+    assert_eq!(
+        notice(&app).0,
+        "up demo: failed: 1 validator(s) failed; nothing was created",
+        "the up's own line stays"
+    );
+    assert_eq!(app.refresh_target(), None);
+    assert_eq!(app.clusters[0].status, "not created");
 }

@@ -3,7 +3,7 @@
 //! screen (status line and log), not only in the log file.
 
 use crate::node::NodeState;
-use crate::tui::state::{App, ClusterRow, ClusterView, DESTROYED, LogKind, LogLine};
+use crate::tui::state::{App, ClusterRow, ClusterView, DESTROYED, LogKind, LogLine, NOT_CREATED};
 
 pub(super) fn on_refreshed(app: &mut App, view: ClusterView) {
     let Some(merged) = merged(app, &view) else {
@@ -69,6 +69,13 @@ pub(super) fn on_refresh_failed(
     };
     if gone {
         if cluster.is_gone() {
+            return;
+        }
+        if !cluster.was_recorded() {
+            // `up` stopped before recording it: nothing was destroyed, and
+            // the operation's own line already says why.
+            NOT_CREATED.clone_into(&mut cluster.status);
+            sync_shown_row(app);
             return;
         }
         DESTROYED.clone_into(&mut cluster.status);
