@@ -109,3 +109,29 @@ fn an_attached_dashboard_notices_a_destroy_from_elsewhere() {
     tmux.keys(&["q"]);
     assert_eq!(tmux.exit(), (0, String::new()));
 }
+
+#[test]
+fn up_of_an_existing_cluster_exits_2_as_headless_does() {
+    if !require_tmux("up_of_an_existing_cluster_exits_2_as_headless_does") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = common::write_spec(
+        dir.path(),
+        &format!("name: twice\n{TWO_NODES}"),
+        "#!/bin/sh\necho installed\n",
+    );
+    let spec = spec.to_str().expect("path");
+    let deck = common::Deck::new();
+    let up = deck.run(&["up", "--headless", spec]);
+    assert!(up.status.success(), "{}", common::text(&up.stderr));
+    let tmux = Tmux::open_in(deck, "twice", &format!("up {spec}"), "", "exit-twice");
+    tmux.wait_for("already exists");
+    tmux.keys(&["q"]);
+    let (status, stderr) = tmux.exit();
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("cluster \"twice\" already exists"),
+        "{stderr}"
+    );
+}

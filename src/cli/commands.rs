@@ -254,6 +254,7 @@ async fn dashboard(start: Start, store: StateStore, parallel: u16) -> Result<(),
     {
         Ending::Succeeded => Ok(()),
         Ending::Failed(line) => Err(Failure::Failed(line)),
+        Ending::BadInput(line) => Err(Failure::Input(line)),
         Ending::Cancelled(line) => Err(Failure::Cancelled(line)),
     }
 }

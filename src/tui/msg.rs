@@ -23,7 +23,7 @@ pub enum Msg {
         /// The cluster it worked on (for an `up` that failed before naming
         /// one, the spec path).
         cluster: String,
-        result: Result<(Outcome, Option<String>), String>,
+        result: Result<(Outcome, Option<String>), NotRun>,
     },
     /// The periodic refresh of the shown cluster did not work.
     RefreshFailed {
@@ -38,6 +38,25 @@ pub enum Msg {
     Failed(String),
     /// Time passes: running clocks move.
     Tick,
+}
+
+/// Why an operation could not run at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRun {
+    pub error: String,
+    /// The input was wrong (spec, unknown cluster, one that already exists):
+    /// exit 2, as the headless commands do.
+    pub bad_input: bool,
+}
+
+impl NotRun {
+    /// Something failed while running it (state, a backend): exit 1.
+    pub fn failed(error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            bad_input: false,
+        }
+    }
 }
 
 /// Work the runner does on behalf of the event loop.

@@ -15,6 +15,8 @@ pub struct Finished {
     pub outcome: Outcome,
     /// Why it did not succeed; an engine error counts as a failure.
     pub reason: Option<String>,
+    /// It could not start for bad input (exit 2, as headless).
+    pub bad_input: bool,
 }
 
 impl Finished {
@@ -40,6 +42,9 @@ pub enum Ending {
     Succeeded,
     /// The last operation failed: exit 1, with its line.
     Failed(String),
+    /// The last operation could not start for bad input (a spec, a cluster
+    /// that already exists or no longer does): exit 2, with its line.
+    BadInput(String),
     /// The last operation was cancelled (Ctrl-C, quitting while it ran,
     /// SIGTERM), or the dashboard got SIGTERM: exit 130, with a line.
     Cancelled(String),
@@ -59,6 +64,7 @@ pub fn ending(app: &App, terminated: bool) -> Ending {
     match &app.last_finished {
         Some(last) if last.outcome == Outcome::Cancelled => Ending::Cancelled(last.line()),
         _ if terminated => Ending::Cancelled("the dashboard was stopped by SIGTERM".to_owned()),
+        Some(last) if last.bad_input => Ending::BadInput(last.line()),
         Some(last) if last.outcome == Outcome::Failed => Ending::Failed(last.line()),
         _ => Ending::Succeeded,
     }

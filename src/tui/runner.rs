@@ -4,7 +4,7 @@
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::msg::{Command, Msg, Operation};
+use super::msg::{Command, Msg, NotRun, Operation};
 use super::state::{ClusterRow, ClusterView, NodeView};
 use crate::backend::backend_for;
 use crate::engine::{CheckResult, Engine, EngineError, EventKind, EventSink, OperationReport};
@@ -136,8 +136,10 @@ impl Runner {
             }
             let result = match task.await {
                 Ok(Ok(report)) => Ok((report.outcome, report.summary.reason)),
-                Ok(Err(err)) => Err(err.to_string()),
-                Err(err) => Err(format!("the operation stopped unexpectedly: {err}")),
+                Ok(Err(err)) => Err(not_run(&err)),
+                Err(err) => Err(NotRun::failed(format!(
+                    "the operation stopped unexpectedly: {err}"
+                ))),
             };
             let _ = messages.send(Msg::OperationDone {
                 operation: kind,
@@ -145,6 +147,21 @@ impl Runner {
                 result,
             });
         }));
+    }
+}
+
+/// Sorted as the CLI sorts engine errors, so the exit status matches a
+/// headless run's.
+fn not_run(err: &EngineError) -> NotRun {
+    NotRun {
+        error: err.to_string(),
+        bad_input: matches!(
+            err,
+            EngineError::Invalid(_)
+                | EngineError::State(
+                    StateError::UnknownCluster { .. } | StateError::AlreadyExists { .. }
+                )
+        ),
     }
 }
 

@@ -7,7 +7,7 @@ use crossterm::event::KeyCode;
 use super::{app, draw, key, text, type_text};
 use crate::engine::{Event, EventKind, OperationKind, Outcome};
 use crate::node::NodeState;
-use crate::tui::msg::{Command, Msg, Operation};
+use crate::tui::msg::{Command, Msg, NotRun, Operation};
 use crate::tui::outcome::{Ending, ending};
 use crate::tui::state::{App, ClusterView, DESTROYED, LogKind, Popup};
 use crate::tui::update::{refresh_changes, update};
@@ -84,12 +84,29 @@ fn a_session_ends_with_its_last_operation() {
         Msg::OperationDone {
             operation: OperationKind::Run,
             cluster: "quickstart".into(),
-            result: Err("cluster \"quickstart\" is busy".into()),
+            result: Err(NotRun::failed("cluster \"quickstart\" is busy")),
         },
     );
     assert_eq!(
         ending(&app, false),
         Ending::Failed("run quickstart: failed: cluster \"quickstart\" is busy".into())
+    );
+    // One that could not start for bad input ends as the CLI's exit 2.
+    app.running = Some(OperationKind::Up);
+    update(
+        &mut app,
+        Msg::OperationDone {
+            operation: OperationKind::Up,
+            cluster: "spec.yaml".into(),
+            result: Err(NotRun {
+                error: "cluster \"quickstart\" already exists".into(),
+                bad_input: true,
+            }),
+        },
+    );
+    assert_eq!(
+        ending(&app, false),
+        Ending::BadInput("up spec.yaml: failed: cluster \"quickstart\" already exists".into())
     );
 
     // The last operation decides: a later success makes the session a success.

@@ -5,7 +5,7 @@ use super::refresh::sync_shown_row;
 use crate::engine::{Event, EventKind, OperationKind, Outcome, StepStatus};
 use crate::headless::describe;
 use crate::node::NodeState;
-use crate::tui::msg::Command;
+use crate::tui::msg::{Command, NotRun};
 use crate::tui::outcome::Finished;
 use crate::tui::state::{App, ClusterView, LogKind, LogLine, NodeView, Popup};
 
@@ -182,22 +182,23 @@ pub(super) fn on_done(
     app: &mut App,
     operation: OperationKind,
     cluster: String,
-    result: Result<(Outcome, Option<String>), String>,
+    result: Result<(Outcome, Option<String>), NotRun>,
 ) -> Vec<Command> {
     app.running = None;
     if matches!(app.popup, Some(Popup::ConfirmQuit)) {
         // Nothing is left to cancel: no reason to ask any more.
         app.popup = None;
     }
-    let (outcome, reason) = match result {
-        Ok(ended) => ended,
-        Err(error) => (Outcome::Failed, Some(error)),
+    let (outcome, reason, bad_input) = match result {
+        Ok((outcome, reason)) => (outcome, reason, false),
+        Err(not_run) => (Outcome::Failed, Some(not_run.error), not_run.bad_input),
     };
     let finished = Finished {
         operation,
         cluster,
         outcome,
         reason,
+        bad_input,
     };
     match outcome {
         Outcome::Succeeded => {
