@@ -25,6 +25,16 @@ fn dashboard_up_navigate_run_debug_quit() {
     assert!(screen.contains("validators 8/8"), "{screen}");
     assert!(screen.contains("[running]"), "{screen}");
 
+    // After up the backend is known (from the refreshed record), so :scale
+    // names it; extra words are refused with the usage.
+    tmux.keys(&[":"]);
+    tmux.type_line("scale agents 99");
+    tmux.wait_for("backend local cannot scale (it can: create, destroy");
+    tmux.keys(&[":"]);
+    tmux.type_line("debug extra args");
+    tmux.wait_for("usage: debug");
+    tmux.keys(&["Escape"]);
+
     // Navigate: Tab moves the focus (thick border) to Node groups; j selects.
     tmux.keys(&["Tab"]);
     tmux.wait_for("┏ Node groups");
