@@ -19,6 +19,9 @@ pub struct Runner {
     /// The running operation, awaited on shutdown so cancelling finishes
     /// recording state before the process exits.
     running: Option<tokio::task::JoinHandle<()>>,
+    /// A refresh whose answer has not come yet: a slow or unreachable
+    /// backend gets one refresh at a time, not one more every tick.
+    refreshing: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Runner {
@@ -29,6 +32,7 @@ impl Runner {
             messages,
             cancel: None,
             running: None,
+            refreshing: None,
         }
     }
 
@@ -86,12 +90,20 @@ impl Runner {
                 });
             }
             Command::Attach(name) | Command::Refresh(name) if name.is_empty() => {}
-            Command::Attach(name) => self.load(name, true),
-            Command::Refresh(name) => self.load(name, false),
+            Command::Attach(name) => drop(self.load(name, true)),
+            Command::Refresh(_)
+                if self
+                    .refreshing
+                    .as_ref()
+                    .is_some_and(|task| !task.is_finished()) =>
+            {
+                tracing::debug!("the previous refresh is still running");
+            }
+            Command::Refresh(name) => self.refreshing = Some(self.load(name, false)),
         }
     }
 
-    fn load(&self, name: String, attach: bool) {
+    fn load(&self, name: String, attach: bool) -> tokio::task::JoinHandle<()> {
         let (engine, _events) = self.engine(CancellationToken::new());
         let messages = self.messages.clone();
         tokio::spawn(async move {
@@ -111,7 +123,7 @@ impl Runner {
                 }
             };
             let _ = messages.send(message);
-        });
+        })
     }
 
     /// Runs one operation; its events are forwarded in order, then its end.
