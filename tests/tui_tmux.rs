@@ -5,156 +5,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Deck, repo_root};
-
-/// A tmux server of our own (private socket), killed on drop with whatever
-/// the test left running.
-struct Tmux {
-    socket: String,
-    session: String,
-    deck: Deck,
-    cluster: String,
-}
-
-impl Tmux {
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .tmux(&["capture-pane", "-p", "-t", &self.session])
-                .stdout,
-        )
-        .into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", &self.session];
-        args.extend_from_slice(keys);
-        assert!(self.tmux(&args).status.success());
-    }
-
-    /// Types text literally (no key-name lookup), then optionally Enter.
-    fn type_line(&self, text: &str) {
-        assert!(
-            self.tmux(&["send-keys", "-t", &self.session, "-l", text])
-                .status
-                .success()
-        );
-        self.keys(&["Enter"]);
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if screen.contains(needle) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {needle:?}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn alive(&self) -> bool {
-        self.tmux(&["has-session", "-t", &self.session])
-            .status
-            .success()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-        let _ = self.deck.run(&["destroy", &self.cluster]);
-    }
-}
-
-impl Tmux {
-    /// Opens the dashboard on `up SPEC` in a fresh tmux server.
-    fn up(cluster: &str, spec: &str, tag: &str) -> Self {
-        Self::open(cluster, &format!("up {spec}"), "", tag)
-    }
-
-    /// Opens the dashboard with `args`, extra `env` assignments first.
-    fn open(cluster: &str, args: &str, env: &str, tag: &str) -> Self {
-        let tmux = Tmux {
-            socket: format!("clusterdeck-test-{}-{tag}", std::process::id()),
-            session: "deck".to_owned(),
-            deck: Deck::new(),
-            cluster: cluster.to_owned(),
-        };
-        let command = format!(
-            "env CLUSTERDECK_STATE_DIR={} {env} {BIN} {args}",
-            tmux.deck.state.path().display()
-        );
-        let root = repo_root();
-        let started = tmux.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &tmux.session,
-            "-x",
-            "160",
-            "-y",
-            "48",
-            "-c",
-            root.to_str().expect("path"),
-            &command,
-        ]);
-        assert!(
-            started.status.success(),
-            "{}",
-            String::from_utf8_lossy(&started.stderr)
-        );
-        tmux
-    }
-
-    fn wait_until_gone(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.alive() {
-            assert!(
-                Instant::now() < deadline,
-                "the dashboard did not quit:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Skips (or, under CI=true, fails) when tmux is missing.
-fn require_tmux(test: &str) -> bool {
-    if tmux_available() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "tmux is required under CI=true (scripts/test installs it)"
-    );
-    eprintln!("SKIPPED {test}: tmux is not installed");
-    false
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
+use common::tmux::{Tmux, require_tmux};
 
 #[test]
 fn dashboard_up_navigate_run_debug_quit() {
@@ -171,6 +24,16 @@ fn dashboard_up_navigate_run_debug_quit() {
     assert!(screen.contains("agents-[1-3] (3)"), "{screen}");
     assert!(screen.contains("validators 8/8"), "{screen}");
     assert!(screen.contains("[running]"), "{screen}");
+
+    // After up the backend is known (from the refreshed record), so :scale
+    // names it; extra words are refused with the usage.
+    tmux.keys(&[":"]);
+    tmux.type_line("scale agents 99");
+    tmux.wait_for("backend local cannot scale (it can: create, destroy");
+    tmux.keys(&[":"]);
+    tmux.type_line("debug extra args");
+    tmux.wait_for("usage: debug");
+    tmux.keys(&["Escape"]);
 
     // Navigate: Tab moves the focus (thick border) to Node groups; j selects.
     tmux.keys(&["Tab"]);
@@ -201,6 +64,8 @@ fn dashboard_up_navigate_run_debug_quit() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // A session whose operations succeeded exits 0 with nothing on stderr.
+    assert_eq!(tmux.exit(), (0, String::new()));
     // The cluster outlives the dashboard and can be inspected headless.
     let record = tmux.deck.record("quickstart");
     assert_eq!(record["status"], "ready");
@@ -224,6 +89,10 @@ fn quitting_during_up_asks_then_cancels_and_records_state() {
     tmux.wait_for("Quit and cancel it?");
     tmux.keys(&["y"]);
     tmux.wait_until_gone();
+    // Quitting cancelled the up: 130, and its line once the terminal is back.
+    let (status, stderr) = tmux.exit();
+    assert_eq!(status, 130, "{stderr}");
+    assert!(stderr.starts_with("error: up slow: cancelled"), "{stderr}");
     let record = tmux.deck.record("slow");
     assert_eq!(
         record["last_operation"]["outcome"], "cancelled",

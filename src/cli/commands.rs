@@ -9,7 +9,7 @@ use clusterdeck::headless::Printer;
 use clusterdeck::model::Outcome;
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
-use clusterdeck::tui::Start;
+use clusterdeck::tui::{Ending, Start};
 use tokio_util::sync::CancellationToken;
 
 use super::failure::Failure;
@@ -203,10 +203,19 @@ async fn attach_target(target: &str, store: &StateStore, parallel: u16) -> Resul
     }
 }
 
+/// Opens the dashboard; once it has closed and the terminal is restored, the
+/// session's last operation decides the exit status like a headless run's
+/// (1 failed, 130 cancelled or SIGTERM), and its line goes to stderr.
 async fn dashboard(start: Start, store: StateStore, parallel: u16) -> Result<(), Failure> {
-    clusterdeck::tui::run(start, store, usize::from(parallel))
+    match clusterdeck::tui::run(start, store, usize::from(parallel))
         .await
-        .map_err(Failure::Failed)
+        .map_err(Failure::Failed)?
+    {
+        Ending::Succeeded => Ok(()),
+        Ending::Failed(line) => Err(Failure::Failed(line)),
+        Ending::BadInput(line) => Err(Failure::Input(line)),
+        Ending::Cancelled(line) => Err(Failure::Cancelled(line)),
+    }
 }
 
 fn load_spec(path: &std::path::Path) -> Result<LoadedSpec, Failure> {

@@ -32,11 +32,23 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
     };
     let cluster = cluster.ok_or("no cluster is shown: pick one in the Clusters panel first")?;
     let name = cluster.name.clone();
+    if cluster.is_gone() {
+        let was = if cluster.was_recorded() {
+            "was destroyed"
+        } else {
+            "was never created"
+        };
+        return Err(format!(
+            "cluster {name} {was}; pick another in the Clusters panel"
+        ));
+    }
+    let usage_error = || format!("usage: {usage}");
+    let words: Vec<&str> = rest.split_whitespace().collect();
     match word {
         "run" => {
             let (target, command) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
             if target.is_empty() || command.trim().is_empty() {
-                return Err(format!("usage: {usage}"));
+                return Err(usage_error());
             }
             Ok(Operation::Run {
                 cluster: name,
@@ -44,12 +56,14 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
                 command: command.trim().to_owned(),
             })
         }
+        // Commands without arguments refuse extra words rather than ignore them.
+        "debug" | "validate" | "destroy" if !words.is_empty() => Err(usage_error()),
         "debug" => Ok(Operation::Debug(name)),
         "validate" => Ok(Operation::Validate(name)),
+        "destroy" => Ok(Operation::Destroy(name)),
         "scale" => {
-            let parts: Vec<&str> = rest.split_whitespace().collect();
-            let [group, count] = parts.as_slice() else {
-                return Err(format!("usage: {usage}"));
+            let [group, count] = words.as_slice() else {
+                return Err(usage_error());
             };
             if !cluster.groups.iter().any(|known| known == group) {
                 return Err(format!(
@@ -61,24 +75,50 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
                 .parse::<u32>()
                 .map_err(|_| format!("expected a whole number of nodes, found {count:?}"))?;
             // Capabilities decide; no backend of this build can scale yet.
-            Err(format!(
-                "backend {} cannot scale (it can: {})",
-                cluster.backend,
-                cluster.capabilities.join(", ")
-            ))
+            Err(cannot_scale(cluster))
         }
         "destroy-node" => {
-            if !cluster.nodes.iter().any(|node| node.name == rest) {
-                return Err(format!("no node {rest:?} in cluster {name}"));
+            let [node] = words.as_slice() else {
+                return Err(usage_error());
+            };
+            if !cluster.nodes.iter().any(|known| known.name == *node) {
+                return Err(format!("no node {node:?} in cluster {name}"));
             }
             Ok(Operation::DestroyNode {
                 cluster: name,
-                node: rest.to_owned(),
+                node: (*node).to_owned(),
             })
         }
-        "destroy" => Ok(Operation::Destroy(name)),
-        _ => Err(format!("usage: {usage}")),
+        _ => Err(usage_error()),
     }
+}
+
+/// Why `:scale` is refused, naming the backend and what it can do.
+fn cannot_scale(cluster: &ClusterView) -> String {
+    if cluster.backend.is_empty() {
+        // Shown from `up` events only: the record, with the backend, is not loaded yet.
+        return format!(
+            "cannot scale {}: its backend is not known yet; try again once the cluster is recorded",
+            cluster.name
+        );
+    }
+    if cluster.capabilities.contains(&"scale") {
+        return format!(
+            "backend {} can scale, but this build of clusterdeck cannot scale clusters yet",
+            cluster.backend
+        );
+    }
+    if cluster.capabilities.is_empty() {
+        return format!(
+            "backend {} cannot scale (it has no capabilities)",
+            cluster.backend
+        );
+    }
+    format!(
+        "backend {} cannot scale (it can: {})",
+        cluster.backend,
+        cluster.capabilities.join(", ")
+    )
 }
 
 /// A node name, then a group, then a role; `all` for every node.

@@ -6,6 +6,7 @@ pub mod cmdline;
 pub mod keys;
 pub mod layout;
 pub mod msg;
+pub mod outcome;
 pub mod panels;
 pub mod runner;
 pub mod state;
@@ -27,6 +28,7 @@ use tokio::sync::mpsc;
 
 use crate::state::{StateStore, ensure_private_dir};
 use msg::{Command, Msg, Operation};
+pub use outcome::Ending;
 use runner::Runner;
 use state::App;
 use theme::Theme;
@@ -51,7 +53,10 @@ const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(15);
 /// Background messages folded before a redraw, at most.
 const BATCH: usize = 1024;
 
-pub async fn run(start: Start, store: StateStore, parallel: usize) -> Result<(), String> {
+/// Runs the dashboard until it is closed; the ending says what the session
+/// amounts to (the caller prints its line and exits with its status once
+/// the terminal is restored).
+pub async fn run(start: Start, store: StateStore, parallel: usize) -> Result<Ending, String> {
     init_logging(&store);
     let mut terminal =
         ratatui::try_init().map_err(|err| format!("cannot start the terminal UI: {err}"))?;
@@ -92,7 +97,7 @@ async fn event_loop(
     start: Start,
     store: StateStore,
     parallel: usize,
-) -> Result<(), String> {
+) -> Result<Ending, String> {
     let (sender, mut messages) = mpsc::unbounded_channel();
     let mut runner = Runner::new(store, parallel, sender);
     let mut app = App::default();
@@ -117,6 +122,7 @@ async fn event_loop(
         Start::Home => {}
     }
     let mut dirty = true;
+    let mut terminated = false;
     tracing::info!("dashboard started");
     loop {
         for command in commands.drain(..) {
@@ -141,10 +147,11 @@ async fn event_loop(
             _ = tick.tick(), if app.animating() => Msg::Tick,
             _ = terminate.recv() => {
                 tracing::info!("SIGTERM: cancelling and quitting");
+                terminated = true;
                 break;
             }
-            _ = refresh.tick(), if app.cluster.is_some() && app.running.is_none() => {
-                let name = app.cluster.as_ref().map(|cluster| cluster.name.clone()).unwrap_or_default();
+            _ = refresh.tick(), if app.refresh_target().is_some() => {
+                let name = app.refresh_target().unwrap_or_default().to_owned();
                 commands.push(Command::Refresh(name));
                 continue;
             }
@@ -163,7 +170,20 @@ async fn event_loop(
             }
         }
     }
-    runner.shutdown(SHUTDOWN_PATIENCE).await;
-    tracing::info!("dashboard closed");
-    Ok(())
+    // The cancelled operation's last events and its end still arrive while
+    // it stops: fold them, so the ending is the operation's real outcome.
+    let shutdown = runner.shutdown(SHUTDOWN_PATIENCE);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(message) = messages.recv() => drop(update::update(&mut app, message)),
+        }
+    }
+    while let Ok(message) = messages.try_recv() {
+        drop(update::update(&mut app, message));
+    }
+    let ending = outcome::ending(&app, terminated);
+    tracing::info!(?ending, "dashboard closed");
+    Ok(ending)
 }

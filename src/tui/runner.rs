@@ -4,10 +4,10 @@
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::msg::{Command, Msg, Operation};
+use super::msg::{Command, Msg, NotRun, Operation};
 use super::state::{ClusterRow, ClusterView, NodeView};
 use crate::backend::backend_for;
-use crate::engine::{Engine, EngineError, EventSink, OperationReport};
+use crate::engine::{Engine, EngineError, EventKind, EventSink, OperationReport};
 use crate::model::CheckResult;
 use crate::spec::LoadedSpec;
 use crate::state::{ClusterRecord, StateError, StateStore};
@@ -20,6 +20,9 @@ pub struct Runner {
     /// The running operation, awaited on shutdown so cancelling finishes
     /// recording state before the process exits.
     running: Option<tokio::task::JoinHandle<()>>,
+    /// A refresh whose answer has not come yet: a slow or unreachable
+    /// backend gets one refresh at a time, not one more every tick.
+    refreshing: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Runner {
@@ -30,6 +33,7 @@ impl Runner {
             messages,
             cancel: None,
             running: None,
+            refreshing: None,
         }
     }
 
@@ -92,12 +96,20 @@ impl Runner {
                 });
             }
             Command::Attach(name) | Command::Refresh(name) if name.is_empty() => {}
-            Command::Attach(name) => self.load(name, true),
-            Command::Refresh(name) => self.load(name, false),
+            Command::Attach(name) => drop(self.load(name, true)),
+            Command::Refresh(_)
+                if self
+                    .refreshing
+                    .as_ref()
+                    .is_some_and(|task| !task.is_finished()) =>
+            {
+                tracing::debug!("the previous refresh is still running");
+            }
+            Command::Refresh(name) => self.refreshing = Some(self.load(name, false)),
         }
     }
 
-    fn load(&self, name: String, attach: bool) {
+    fn load(&self, name: String, attach: bool) -> tokio::task::JoinHandle<()> {
         let (engine, _events) = self.engine(CancellationToken::new());
         let messages = self.messages.clone();
         tokio::spawn(async move {
@@ -107,11 +119,17 @@ impl Runner {
                 Err(err) if attach => Msg::Failed(format!("cannot show {name}: {err}")),
                 Err(err) => {
                     tracing::warn!(%err, "refresh failed");
-                    return;
+                    let gone = matches!(err, EngineError::State(StateError::UnknownCluster { .. }));
+                    Msg::RefreshFailed {
+                        cluster: name,
+                        error: err.to_string(),
+                        gone,
+                        time: crate::engine::now(),
+                    }
                 }
             };
             let _ = messages.send(message);
-        });
+        })
     }
 
     /// Runs one operation; its events are forwarded in order, then its end.
@@ -121,24 +139,47 @@ impl Runner {
         let (engine, mut events) = self.engine(cancel);
         let messages = self.messages.clone();
         let kind = operation.kind();
+        let mut cluster = operation.subject();
         self.running = Some(tokio::spawn(async move {
             // The engine lives in the task; when it ends, the event channel closes.
             let task = tokio::spawn(async move { perform(&engine, operation).await });
             while let Some(event) = events.recv().await {
+                if let EventKind::OperationStarted { cluster: named, .. } = &event.kind {
+                    // `up` knew only its spec path; now the cluster has a name.
+                    cluster.clone_from(named);
+                }
                 if messages.send(Msg::Engine(event)).is_err() {
                     return;
                 }
             }
             let result = match task.await {
                 Ok(Ok(report)) => Ok((report.outcome, report.summary.reason)),
-                Ok(Err(err)) => Err(err.to_string()),
-                Err(err) => Err(format!("the operation stopped unexpectedly: {err}")),
+                Ok(Err(err)) => Err(not_run(&err)),
+                Err(err) => Err(NotRun::failed(format!(
+                    "the operation stopped unexpectedly: {err}"
+                ))),
             };
             let _ = messages.send(Msg::OperationDone {
                 operation: kind,
+                cluster,
                 result,
             });
         }));
+    }
+}
+
+/// Sorted as the CLI sorts engine errors, so the exit status matches a
+/// headless run's.
+fn not_run(err: &EngineError) -> NotRun {
+    NotRun {
+        error: err.to_string(),
+        bad_input: matches!(
+            err,
+            EngineError::Invalid(_)
+                | EngineError::State(
+                    StateError::UnknownCluster { .. } | StateError::AlreadyExists { .. }
+                )
+        ),
     }
 }
 

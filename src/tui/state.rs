@@ -6,10 +6,18 @@ use std::time::SystemTime;
 
 use tui_input::Input;
 
+use super::outcome::Finished;
 use crate::model::{CheckResult, NodeState, OperationKind, StepStatus, Stream};
 
 /// Log lines kept; older ones are dropped first.
 pub const LOG_CAPACITY: usize = 20_000;
+
+/// The status shown for a cluster whose record vanished while it was shown
+/// (destroyed from another terminal). No record ever has this status.
+pub const DESTROYED: &str = "destroyed";
+/// The status shown for a cluster `up` announced but never recorded (its
+/// validators failed): nothing exists. No record has this status either.
+pub const NOT_CREATED: &str = "not created";
 
 /// The panels, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,6 +149,17 @@ pub struct ClusterView {
 }
 
 impl ClusterView {
+    /// It has no record (any more): nothing to refresh or operate on.
+    pub fn is_gone(&self) -> bool {
+        self.status == DESTROYED || self.status == NOT_CREATED
+    }
+
+    /// Loaded from its record at least once; a view built from `up` events
+    /// alone does not know its backend yet.
+    pub fn was_recorded(&self) -> bool {
+        !self.backend.is_empty()
+    }
+
     pub fn node_mut(&mut self, name: &str) -> Option<&mut NodeView> {
         self.nodes.iter_mut().find(|node| node.name == name)
     }
@@ -186,6 +205,10 @@ pub struct App {
     /// Position while browsing history with Up/Down in the command line.
     pub history_cursor: Option<usize>,
     pub running: Option<OperationKind>,
+    /// The end of the last operation, for the exit status.
+    pub last_finished: Option<Finished>,
+    /// The last refresh error, so a lasting one is logged once, not every tick.
+    pub refresh_error: Option<String>,
     pub notice: Option<Notice>,
     pub size: (u16, u16),
     pub should_quit: bool,
@@ -205,6 +228,8 @@ impl Default for App {
             history: Vec::new(),
             history_cursor: None,
             running: None,
+            last_finished: None,
+            refresh_error: None,
             notice: None,
             size: (80, 24),
             should_quit: false,
@@ -231,6 +256,15 @@ impl App {
                 .cluster
                 .as_ref()
                 .is_some_and(|cluster| cluster.nodes.iter().any(NodeView::is_busy))
+    }
+
+    /// The shown cluster's name when a periodic refresh is due: one is
+    /// shown, still exists, and no operation is changing it.
+    pub fn refresh_target(&self) -> Option<&str> {
+        self.cluster
+            .as_ref()
+            .filter(|cluster| self.running.is_none() && !cluster.is_gone())
+            .map(|cluster| cluster.name.as_str())
     }
 
     pub fn filter(&self, panel: Panel) -> &str {

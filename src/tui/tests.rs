@@ -1,6 +1,8 @@
 //! Snapshot tests of each panel (TestBackend text plus explicit style checks),
 //! and reducer tests that assert the commands `update` emits.
 
+mod session;
+
 use std::time::{Duration, SystemTime};
 
 use crossterm::event::{
@@ -439,14 +441,18 @@ fn engine_events_fold_into_nodes_checks_and_log() {
         &mut app,
         Msg::OperationDone {
             operation: OperationKind::Up,
+            cluster: "demo".into(),
             result: Ok((Outcome::Failed, Some("1 node(s) failed: agents-1".into()))),
         },
     );
-    assert_eq!(done, vec![Command::LoadClusters]);
+    assert_eq!(
+        done,
+        vec![Command::LoadClusters, Command::Refresh("demo".into())]
+    );
     assert_eq!(app.running, None);
     assert_eq!(
         app.notice.map(|notice| notice.text),
-        Some("up failed: 1 node(s) failed: agents-1".into())
+        Some("up demo: failed: 1 node(s) failed: agents-1".into())
     );
 }
 
@@ -458,6 +464,7 @@ fn a_destroyed_cluster_is_no_longer_shown() {
         &mut app,
         Msg::OperationDone {
             operation: OperationKind::Destroy,
+            cluster: "demo".into(),
             result: Ok((Outcome::Succeeded, None)),
         },
     );
