@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use saphyr::{LoadableYamlNode, MarkedYamlOwned};
 
 use super::error::{SpecError, SpecErrors, SpecLocation};
+use super::prescan::prescan;
+use super::source::clean_text;
 use super::yaml::{Reader, Val};
 use super::{
     BackendSpec, ChecksSpec, ClusterSpec, DEFAULT_DEBUGGER_TIMEOUT, DebuggerSpec, FileCopy,
@@ -14,9 +16,12 @@ use super::{
 const TOP_FIELDS: &[&str] = &["name", "backend", "node_groups", "install", "checks"];
 
 pub fn decode(text: &str, origin: &Path) -> Result<ClusterSpec, SpecErrors> {
-    let documents = MarkedYamlOwned::load_from_str(text).map_err(|err| {
+    let text = clean_text(text, origin)?;
+    // Refuse aliases, repeated keys and deep nesting before saphyr builds a
+    // tree: its loader expands aliases and keeps only the last repeated key.
+    let syntax_error = |err: &saphyr_parser::ScanError| {
         let marker = err.marker();
-        SpecErrors::single(SpecError::at(
+        SpecError::at(
             SpecLocation {
                 file: origin.to_path_buf(),
                 line: marker.line(),
@@ -24,8 +29,18 @@ pub fn decode(text: &str, origin: &Path) -> Result<ClusterSpec, SpecErrors> {
             },
             "",
             format!("this is not valid YAML: {}", err.info()),
-        ))
-    })?;
+        )
+    };
+    match prescan(text, origin) {
+        Ok(found) if found.errors.is_empty() => {}
+        Ok(found) => return Err(SpecErrors(found.errors)),
+        Err((mut errors, err)) => {
+            errors.push(syntax_error(&err));
+            return Err(SpecErrors(errors));
+        }
+    }
+    let documents = MarkedYamlOwned::load_from_str(text)
+        .map_err(|err| SpecErrors::single(syntax_error(&err)))?;
     let root = match documents.as_slice() {
         [] => {
             return Err(SpecErrors::single(SpecError::file(

@@ -5,6 +5,8 @@
 
 mod decode;
 mod error;
+mod prescan;
+mod source;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -15,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use decode::is_contained_relative;
 pub use error::{SpecError, SpecErrors, SpecLocation};
+pub use prescan::MAX_NESTING;
+pub use source::MAX_SPEC_BYTES;
 
 /// Default timeout of a debugger that does not set one.
 pub const DEFAULT_DEBUGGER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -123,13 +127,9 @@ pub struct LoadedSpec {
 
 impl LoadedSpec {
     /// Reads and parses a spec file; every problem found is in the error.
+    /// Only a regular UTF-8 file of at most [`MAX_SPEC_BYTES`] is read.
     pub fn from_file(path: &Path) -> Result<Self, SpecErrors> {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            SpecErrors::single(SpecError::file(
-                path,
-                format!("cannot read the spec file: {err}"),
-            ))
-        })?;
+        let text = source::read_spec_text(path)?;
         let spec = parse(&text, path)?;
         Ok(Self {
             spec,
