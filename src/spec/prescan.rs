@@ -61,7 +61,14 @@ pub fn prescan(text: &str, origin: &Path) -> Result<Prescan, (Vec<SpecError>, Sc
             Ok(next) => next,
             Err(error) => return Err((scan.errors, error)),
         };
-        if !scan.event(&event, span) || scan.errors.len() >= MAX_ERRORS {
+        if !scan.event(&event, span) {
+            break;
+        }
+        if scan.errors.len() >= MAX_ERRORS {
+            scan.errors.push(SpecError::file(
+                origin,
+                format!("stopped looking after {MAX_ERRORS} problems; fix these and validate again"),
+            ));
             break;
         }
     }
@@ -261,7 +268,8 @@ mod tests {
             ));
         }
         let found = problems(&bomb);
-        assert_eq!(found.len(), MAX_ERRORS, "stops counting after {MAX_ERRORS}");
+        assert_eq!(found.len(), MAX_ERRORS + 1, "stops after {MAX_ERRORS}");
+        assert!(found[MAX_ERRORS].ends_with("stopped looking after 50 problems; fix these and validate again"));
         assert!(found[0].starts_with("c.yaml:1:9: a0: anchors and aliases"), "{found:?}");
         assert!(found[1].starts_with("c.yaml:2:9: a1: anchors"), "{found:?}");
         assert!(found[2].starts_with("c.yaml:2:10: a1[0]: anchors"), "{found:?}");
