@@ -103,7 +103,7 @@ pub fn inspect(record: &ClusterRecord, json: bool) -> Result<(), Failure> {
             "{:<16} {:<12} {:<20} {:<9} {}\n",
             node.name,
             node.group,
-            node.roles.join(","),
+            roles_text(&node.roles, "-"),
             node.state.as_str(),
             node.addresses.join(" ")
         ));
@@ -168,11 +168,14 @@ pub fn validation(
                 .nodes
                 .iter()
                 .find(|node| node.group == group)
-                .map(|node| node.roles.join(","))
+                .map(|node| match roles_text(&node.roles, "") {
+                    roles if roles.is_empty() => "no roles".to_owned(),
+                    roles => format!("roles: {roles}"),
+                })
                 .unwrap_or_default();
             let verb = if creates { "create" } else { "use existing" };
             text.push_str(&format!(
-                "  {verb} {} node(s) {} (roles: {roles})\n",
+                "  {verb} {} node(s) {} ({roles})\n",
                 members.len(),
                 compact(&members)
             ));
@@ -197,5 +200,15 @@ pub fn validation(
         Ok(())
     } else {
         Err(Failure::Failed(format!("{failed} validator(s) failed")))
+    }
+}
+
+/// A node's roles for display; none shows as `empty` rather than as nothing,
+/// which reads like a formatting mistake (`(roles: )`).
+fn roles_text(roles: &[String], empty: &str) -> String {
+    if roles.is_empty() {
+        empty.to_owned()
+    } else {
+        roles.join(",")
     }
 }

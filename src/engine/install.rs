@@ -18,7 +18,7 @@ use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
 
 /// Where install material goes, relative to the node's root.
 pub const INSTALL_DIR: &str = "install";
-const CONFIG_FILE: &str = "config.json";
+const CONFIG_FILE: &str = crate::spec::INSTALL_CONFIG_FILE;
 
 /// A step's failure: how it ended and what to tell the user.
 type StepError = (StepStatus, String);

@@ -5,6 +5,7 @@
 
 mod decode;
 mod error;
+mod files;
 mod prescan;
 mod source;
 mod yaml;
@@ -15,10 +16,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use decode::is_contained_relative;
+pub use files::is_contained_relative;
 pub use error::{SpecError, SpecErrors, SpecLocation};
 pub use prescan::MAX_NESTING;
 pub use source::MAX_SPEC_BYTES;
+
+/// The name the rendered `install.config` gets in the node's install
+/// directory, next to the installer; `install.files` may not replace it.
+pub const INSTALL_CONFIG_FILE: &str = "config.json";
 
 /// Default timeout of a debugger that does not set one.
 pub const DEFAULT_DEBUGGER_TIMEOUT: Duration = Duration::from_secs(30);
