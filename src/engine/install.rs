@@ -13,7 +13,7 @@ use super::summary::NodeFailure;
 use super::up::elapsed_ms;
 use crate::backend::{Backend, ClusterContext};
 use crate::node::{Node, NodeState};
-use crate::spec::{InstallSource, InstallSpec, LoadedSpec};
+use crate::spec::{InstallSource, InstallSpec, LoadedSpec, process_env, resolve_env_references};
 use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
 
 /// Where install material goes, relative to the node's root.
@@ -186,7 +186,10 @@ fn material(loaded: &LoadedSpec, install: &InstallSpec) -> Result<Material, Stri
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .ok_or_else(|| format!("installer path {} has no file name", installer.display()))?;
-    let config = serde_json::to_vec_pretty(&install.config)
+    // `{env: NAME}` references are resolved only here, for the bytes sent to
+    // the nodes: the record, events and logs keep the reference.
+    let config = resolve_env_references(&install.config, &process_env)?;
+    let config = serde_json::to_vec_pretty(&config)
         .map_err(|err| format!("cannot render the install config: {err}"))?;
     let files = install
         .files

@@ -7,6 +7,7 @@ use saphyr::{LoadableYamlNode, MarkedYamlOwned};
 use super::error::{SpecError, SpecErrors, SpecLocation};
 use super::files::read_files;
 use super::prescan::prescan;
+use super::secrets::check_env_references;
 use super::source::clean_text;
 use super::yaml::{Reader, Val};
 use super::{
@@ -210,7 +211,12 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
             )
         });
     let config = match map.take("config") {
-        Some((path, node)) => reader.json(Val::new(node, &path)),
+        Some((path, node)) => {
+            let val = Val::new(node, &path);
+            let config = reader.json(val);
+            check_env_references(reader, val);
+            config
+        }
         None => Some(serde_json::Value::Object(Default::default())),
     };
     let installer_name = match &from {

@@ -7,6 +7,7 @@ mod decode;
 mod error;
 mod files;
 mod prescan;
+mod secrets;
 mod source;
 mod yaml;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use files::is_contained_relative;
 pub use error::{SpecError, SpecErrors, SpecLocation};
 pub use prescan::MAX_NESTING;
+pub use secrets::{env_reference, process_env, resolve_env_references};
 pub use source::MAX_SPEC_BYTES;
 
 /// The name the rendered `install.config` gets in the node's install
