@@ -42,7 +42,7 @@ fn alias_bomb(levels: usize) -> String {
     );
     for level in 1..=levels {
         let previous = format!("*l{}", level - 1);
-        let items = vec![previous.as_str(); 10].join(", ");
+        let items = [previous.as_str(); 10].join(", ");
         spec.push_str(&format!("    l{level}: &l{level} [{items}]\n"));
     }
     spec

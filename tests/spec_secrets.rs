@@ -53,7 +53,10 @@ fn an_env_value_reaches_the_node_config_and_nothing_else() {
         .output()
         .expect("run up");
     assert!(up.status.success(), "{}", text(&up.stderr));
-    assert!(!text(&up.stdout).contains(SECRET), "events carry the secret");
+    assert!(
+        !text(&up.stdout).contains(SECRET),
+        "events carry the secret"
+    );
     assert!(!text(&up.stderr).contains(SECRET));
 
     let record = deck.record("secrets");
@@ -66,7 +69,10 @@ fn an_env_value_reaches_the_node_config_and_nothing_else() {
     let inspect_text = deck.run(&["inspect", "secrets"]);
     for output in [&inspect_json, &inspect_text] {
         assert!(output.status.success(), "{}", text(&output.stderr));
-        assert!(!text(&output.stdout).contains(SECRET), "inspect shows the secret");
+        assert!(
+            !text(&output.stdout).contains(SECRET),
+            "inspect shows the secret"
+        );
     }
     // The local backend keeps node directories under the state directory:
     // the rendered config there is the one file that may hold the value.
@@ -99,7 +105,12 @@ fn a_missing_variable_fails_validate_naming_it_and_its_position() {
             .env_remove("CLUSTERDECK_TEST_DB_PASSWORD")
             .output()
             .expect("run");
-        assert_eq!(output.status.code(), Some(2), "{command}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{command}: {}",
+            text(&output.stderr)
+        );
         assert!(
             text(&output.stderr).contains("spec.yaml:8:22: install.config.password: this value is taken from the environment variable CLUSTERDECK_TEST_DB_PASSWORD, which is not set"),
             "{command}: {}",

@@ -11,8 +11,8 @@ use super::secrets::check_env_references;
 use super::source::clean_text;
 use super::yaml::{Reader, Val};
 use super::{
-    BackendSpec, ChecksSpec, ClusterSpec, DEFAULT_DEBUGGER_TIMEOUT, DebuggerSpec,
-    InstallSource, InstallSpec, NodeGroupSpec, ValidatorSpec,
+    BackendSpec, ChecksSpec, ClusterSpec, DEFAULT_DEBUGGER_TIMEOUT, DebuggerSpec, InstallSource,
+    InstallSpec, NodeGroupSpec, ValidatorSpec,
 };
 
 const TOP_FIELDS: &[&str] = &["name", "backend", "node_groups", "install", "checks"];

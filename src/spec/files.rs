@@ -142,10 +142,26 @@ mod tests {
             "    - { src: a, dest: . }\n    - { src: b, dest: ./ }\n    - { src: c, dest: setup.sh }\n    - { src: d, dest: ./setup.sh }\n    - { src: e, dest: config.json }\n    - { src: f, dest: .//config.json }\n",
         );
         assert_eq!(found.len(), 6, "{found:#?}");
-        assert!(found[0].starts_with("c.yaml:6:23: install.files[0].dest: \".\" names the install directory itself"), "{found:#?}");
-        assert!(found[1].contains("install.files[1].dest: \"./\" names the install directory"), "{found:#?}");
-        assert!(found[2].contains("install.files[2].dest: \"setup.sh\" would replace the installer (setup.sh)"), "{found:#?}");
-        assert!(found[3].contains("install.files[3].dest: \"./setup.sh\" would replace the installer"), "{found:#?}");
+        assert!(
+            found[0].starts_with(
+                "c.yaml:6:23: install.files[0].dest: \".\" names the install directory itself"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].contains("install.files[1].dest: \"./\" names the install directory"),
+            "{found:#?}"
+        );
+        assert!(
+            found[2].contains(
+                "install.files[2].dest: \"setup.sh\" would replace the installer (setup.sh)"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            found[3].contains("install.files[3].dest: \"./setup.sh\" would replace the installer"),
+            "{found:#?}"
+        );
         assert!(found[4].contains("install.files[4].dest: \"config.json\" would replace the rendered install config (config.json)"), "{found:#?}");
         assert!(found[5].contains("install.files[5].dest: \".//config.json\" would replace the rendered install config"), "{found:#?}");
     }

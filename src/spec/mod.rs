@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use files::is_contained_relative;
 pub use error::{SpecError, SpecErrors, SpecLocation};
+pub use files::is_contained_relative;
 pub use prescan::MAX_NESTING;
 pub use secrets::{env_reference, process_env, resolve_env_references};
 pub use source::MAX_SPEC_BYTES;

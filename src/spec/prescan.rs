@@ -67,7 +67,9 @@ pub fn prescan(text: &str, origin: &Path) -> Result<Prescan, (Vec<SpecError>, Sc
         if scan.errors.len() >= MAX_ERRORS {
             scan.errors.push(SpecError::file(
                 origin,
-                format!("stopped looking after {MAX_ERRORS} problems; fix these and validate again"),
+                format!(
+                    "stopped looking after {MAX_ERRORS} problems; fix these and validate again"
+                ),
             ));
             break;
         }
@@ -112,19 +114,20 @@ impl Scan<'_> {
                     );
                     return false;
                 }
-                self.stack.push(if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Sequence {
-                        path,
-                        next_index: 0,
-                    }
-                } else {
-                    Frame::Mapping {
-                        path,
-                        expecting_key: true,
-                        current_key: String::new(),
-                        keys: HashMap::new(),
-                    }
-                });
+                self.stack
+                    .push(if matches!(event, Event::SequenceStart(..)) {
+                        Frame::Sequence {
+                            path,
+                            next_index: 0,
+                        }
+                    } else {
+                        Frame::Mapping {
+                            path,
+                            expecting_key: true,
+                            current_key: String::new(),
+                            keys: HashMap::new(),
+                        }
+                    });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 self.stack.pop();
@@ -249,7 +252,8 @@ mod tests {
             "{found:#?}"
         );
         assert!(
-            found[1].starts_with("c.yaml:7:3: install.from:") && found[1].contains("line 6, column 3"),
+            found[1].starts_with("c.yaml:7:3: install.from:")
+                && found[1].contains("line 6, column 3"),
             "{found:#?}"
         );
         // The same key in different mappings, or as a value, is fine.
@@ -269,22 +273,30 @@ mod tests {
         }
         let found = problems(&bomb);
         assert_eq!(found.len(), MAX_ERRORS + 1, "stops after {MAX_ERRORS}");
-        assert!(found[MAX_ERRORS].ends_with("stopped looking after 50 problems; fix these and validate again"));
-        assert!(found[0].starts_with("c.yaml:1:9: a0: anchors and aliases"), "{found:?}");
+        assert!(
+            found[MAX_ERRORS]
+                .ends_with("stopped looking after 50 problems; fix these and validate again")
+        );
+        assert!(
+            found[0].starts_with("c.yaml:1:9: a0: anchors and aliases"),
+            "{found:?}"
+        );
         assert!(found[1].starts_with("c.yaml:2:9: a1: anchors"), "{found:?}");
-        assert!(found[2].starts_with("c.yaml:2:10: a1[0]: anchors"), "{found:?}");
+        assert!(
+            found[2].starts_with("c.yaml:2:10: a1[0]: anchors"),
+            "{found:?}"
+        );
         let scalar = problems("x: &v 1\ny: *v\n");
         assert_eq!(scalar.len(), 2, "{scalar:?}");
-        assert!(scalar[1].starts_with("c.yaml:2:4: y: anchors"), "{scalar:?}");
+        assert!(
+            scalar[1].starts_with("c.yaml:2:4: y: anchors"),
+            "{scalar:?}"
+        );
     }
 
     #[test]
     fn nesting_is_limited_and_the_limit_is_reported_where_it_is_crossed() {
-        let within = format!(
-            "{}1{}",
-            "[".repeat(MAX_NESTING),
-            "]".repeat(MAX_NESTING)
-        );
+        let within = format!("{}1{}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
         assert!(problems(&within).is_empty());
         let beyond = format!(
             "{}1{}",

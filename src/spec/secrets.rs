@@ -45,7 +45,12 @@ fn resolve_at(
     Ok(match value {
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(key, item)| Ok((key.clone(), resolve_at(item, &format!("{path}.{key}"), lookup)?)))
+                .map(|(key, item)| {
+                    Ok((
+                        key.clone(),
+                        resolve_at(item, &format!("{path}.{key}"), lookup)?,
+                    ))
+                })
                 .collect::<Result<_, String>>()?,
         ),
         Value::Array(items) => Value::Array(
@@ -161,7 +166,10 @@ mod tests {
         assert_eq!(resolved["db"]["password"], "value-of-DB_PASSWORD");
         assert_eq!(resolved["db"]["user"], "admin");
         assert_eq!(resolved["tokens"], json!(["value-of-TOKEN", "literal"]));
-        assert_eq!(resolved["not_a_reference"], json!({ "env": "X", "other": 1 }));
+        assert_eq!(
+            resolved["not_a_reference"],
+            json!({ "env": "X", "other": 1 })
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
 /// Reads a spec file: only a regular file, at most [`MAX_SPEC_BYTES`], UTF-8.
 pub fn read_spec_text(path: &Path) -> Result<String, SpecErrors> {
     let fail = |message: String| SpecErrors::single(SpecError::file(path, message));
-    let meta = std::fs::metadata(path)
-        .map_err(|err| fail(format!("cannot read the spec file: {err}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|err| fail(format!("cannot read the spec file: {err}")))?;
     if !meta.is_file() {
         return Err(fail(not_regular(&meta.file_type())));
     }
@@ -34,7 +34,8 @@ pub fn read_spec_text(path: &Path) -> Result<String, SpecErrors> {
     if !meta.is_file() {
         return Err(fail(not_regular(&meta.file_type())));
     }
-    let bytes = read_limited(file).map_err(|err| fail(format!("cannot read the spec file: {err}")))?;
+    let bytes =
+        read_limited(file).map_err(|err| fail(format!("cannot read the spec file: {err}")))?;
     if bytes.len() as u64 > MAX_SPEC_BYTES {
         return Err(fail(format!(
             "the spec file is larger than {} KiB; a spec is limited to that size",
@@ -143,7 +144,10 @@ mod tests {
     #[test]
     fn a_bom_is_dropped_and_a_nul_is_refused_with_its_position() {
         let origin = Path::new("c.yaml");
-        assert_eq!(clean_text("\u{feff}name: x\n", origin).expect("ok"), "name: x\n");
+        assert_eq!(
+            clean_text("\u{feff}name: x\n", origin).expect("ok"),
+            "name: x\n"
+        );
         let found = clean_text("name: x\nnode_groups: é\0[]\n", origin)
             .expect_err("nul")
             .to_string();
