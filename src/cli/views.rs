@@ -168,9 +168,12 @@ pub fn validation(
                 .nodes
                 .iter()
                 .find(|node| node.group == group)
-                .map(|node| match roles_text(&node.roles, "") {
-                    roles if roles.is_empty() => "no roles".to_owned(),
-                    roles => format!("roles: {roles}"),
+                .map(|node| {
+                    if node.roles.is_empty() {
+                        "no roles".to_owned()
+                    } else {
+                        format!("roles: {}", node.roles.join(","))
+                    }
                 })
                 .unwrap_or_default();
             let verb = if creates { "create" } else { "use existing" };
@@ -203,8 +206,8 @@ pub fn validation(
     }
 }
 
-/// A node's roles for display; none shows as `empty` rather than as nothing,
-/// which reads like a formatting mistake (`(roles: )`).
+/// A node's roles for a table cell; none shows as `empty` rather than as a
+/// blank, which reads like a formatting mistake.
 fn roles_text(roles: &[String], empty: &str) -> String {
     if roles.is_empty() {
         empty.to_owned()

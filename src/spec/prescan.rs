@@ -42,7 +42,7 @@ enum Frame {
     },
 }
 
-/// What the pre-scan found: problems, or `Err` with a YAML syntax error.
+/// What the pre-scan found; empty `errors` means the tree may be built.
 pub struct Prescan {
     pub errors: Vec<SpecError>,
 }
