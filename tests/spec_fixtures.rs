@@ -104,3 +104,27 @@ fn rejected_specs_fail_their_validators_and_create_nothing() {
         "a rejected spec left state behind"
     );
 }
+
+#[test]
+fn a_group_without_roles_says_so_in_the_plan() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "name: demo\nnode_groups:\n  - { name: plain, count: 2 }\n  - { name: agents, count: 1, roles: [agent, web] }\n",
+    )
+    .expect("write");
+    let output = deck.run(&["validate", spec.to_str().expect("path")]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        stdout.contains("  create 2 node(s) plain-[1-2] (no roles)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  create 1 node(s) agents-1 (roles: agent,web)\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("(roles: )"), "{stdout}");
+}

@@ -115,7 +115,7 @@ pub fn inspect(record: &ClusterRecord, json: bool) -> Result<(), Failure> {
             "{:<16} {:<12} {:<20} {:<9} {}\n",
             node.name,
             node.group,
-            node.roles.join(","),
+            roles_text(&node.roles, "-"),
             node.state.as_str(),
             node.addresses.join(" ")
         ));
@@ -180,11 +180,17 @@ pub fn validation(
                 .nodes
                 .iter()
                 .find(|node| node.group == group)
-                .map(|node| node.roles.join(","))
+                .map(|node| {
+                    if node.roles.is_empty() {
+                        "no roles".to_owned()
+                    } else {
+                        format!("roles: {}", node.roles.join(","))
+                    }
+                })
                 .unwrap_or_default();
             let verb = if creates { "create" } else { "use existing" };
             text.push_str(&format!(
-                "  {verb} {} node(s) {} (roles: {roles})\n",
+                "  {verb} {} node(s) {} ({roles})\n",
                 members.len(),
                 compact(&members)
             ));
@@ -209,5 +215,15 @@ pub fn validation(
         Ok(())
     } else {
         Err(Failure::Failed(format!("{failed} validator(s) failed")))
+    }
+}
+
+/// A node's roles for a table cell; none shows as `empty` rather than as a
+/// blank, which reads like a formatting mistake.
+fn roles_text(roles: &[String], empty: &str) -> String {
+    if roles.is_empty() {
+        empty.to_owned()
+    } else {
+        roles.join(",")
     }
 }

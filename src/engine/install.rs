@@ -12,12 +12,12 @@ use super::plan::node_env;
 use super::up::elapsed_ms;
 use crate::backend::{Backend, ClusterContext};
 use crate::model::{Node, NodeFailure, NodeState, StepStatus, shell_quote};
-use crate::spec::{InstallSource, InstallSpec, LoadedSpec};
+use crate::spec::{InstallSource, InstallSpec, LoadedSpec, process_env, resolve_env_references};
 use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
 
 /// Where install material goes, relative to the node's root.
 pub const INSTALL_DIR: &str = "install";
-const CONFIG_FILE: &str = "config.json";
+const CONFIG_FILE: &str = crate::spec::INSTALL_CONFIG_FILE;
 
 /// A step's failure: how it ended and what to tell the user.
 type StepError = (StepStatus, String);
@@ -185,7 +185,10 @@ fn material(loaded: &LoadedSpec, install: &InstallSpec) -> Result<Material, Stri
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .ok_or_else(|| format!("installer path {} has no file name", installer.display()))?;
-    let config = serde_json::to_vec_pretty(&install.config)
+    // `{env: NAME}` references are resolved only here, for the bytes sent to
+    // the nodes: the record, events and logs keep the reference.
+    let config = resolve_env_references(&install.config, &process_env)?;
+    let config = serde_json::to_vec_pretty(&config)
         .map_err(|err| format!("cannot render the install config: {err}"))?;
     let files = install
         .files

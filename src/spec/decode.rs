@@ -5,18 +5,25 @@ use std::path::{Path, PathBuf};
 use saphyr::{LoadableYamlNode, MarkedYamlOwned};
 
 use super::error::{SpecError, SpecErrors, SpecLocation};
+use super::files::read_files;
+use super::prescan::prescan;
+use super::secrets::check_env_references;
+use super::source::clean_text;
 use super::yaml::{Reader, Val};
 use super::{
-    BackendSpec, ChecksSpec, ClusterSpec, DEFAULT_DEBUGGER_TIMEOUT, DebuggerSpec, FileCopy,
-    InstallSource, InstallSpec, NodeGroupSpec, ValidatorSpec,
+    BackendSpec, ChecksSpec, ClusterSpec, DEFAULT_DEBUGGER_TIMEOUT, DebuggerSpec, InstallSource,
+    InstallSpec, NodeGroupSpec, ValidatorSpec,
 };
 
 const TOP_FIELDS: &[&str] = &["name", "backend", "node_groups", "install", "checks"];
 
 pub fn decode(text: &str, origin: &Path) -> Result<ClusterSpec, SpecErrors> {
-    let documents = MarkedYamlOwned::load_from_str(text).map_err(|err| {
+    let text = clean_text(text, origin)?;
+    // Refuse aliases, repeated keys and deep nesting before saphyr builds a
+    // tree: its loader expands aliases and keeps only the last repeated key.
+    let syntax_error = |err: &saphyr_parser::ScanError| {
         let marker = err.marker();
-        SpecErrors::single(SpecError::at(
+        SpecError::at(
             SpecLocation {
                 file: origin.to_path_buf(),
                 line: marker.line(),
@@ -24,8 +31,18 @@ pub fn decode(text: &str, origin: &Path) -> Result<ClusterSpec, SpecErrors> {
             },
             "",
             format!("this is not valid YAML: {}", err.info()),
-        ))
-    })?;
+        )
+    };
+    match prescan(text, origin) {
+        Ok(found) if found.errors.is_empty() => {}
+        Ok(found) => return Err(SpecErrors(found.errors)),
+        Err((mut errors, err)) => {
+            errors.push(syntax_error(&err));
+            return Err(SpecErrors(errors));
+        }
+    }
+    let documents = MarkedYamlOwned::load_from_str(text)
+        .map_err(|err| SpecErrors::single(syntax_error(&err)))?;
     let root = match documents.as_slice() {
         [] => {
             return Err(SpecErrors::single(SpecError::file(
@@ -194,11 +211,20 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
             )
         });
     let config = match map.take("config") {
-        Some((path, node)) => reader.json(Val::new(node, &path)),
+        Some((path, node)) => {
+            let val = Val::new(node, &path);
+            let config = reader.json(val);
+            check_env_references(reader, val);
+            config
+        }
         None => Some(serde_json::Value::Object(Default::default())),
     };
+    let installer_name = match &from {
+        Some(InstallSource::Path(path)) => path.file_name().and_then(|name| name.to_str()),
+        _ => None,
+    };
     let files = match map.take("files") {
-        Some((path, node)) => read_files(reader, Val::new(node, &path)),
+        Some((path, node)) => read_files(reader, Val::new(node, &path), installer_name),
         None => Some(Vec::new()),
     };
     let timeout = match map.take("timeout") {
@@ -212,57 +238,6 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
         files: files?,
         timeout: timeout?,
     })
-}
-
-fn read_files(reader: &mut Reader, val: Val<'_>) -> Option<Vec<FileCopy>> {
-    let items = reader.seq(val)?;
-    let mut files = Vec::with_capacity(items.len());
-    let mut ok = true;
-    for (path, node) in &items {
-        let file = reader.map(Val::new(node, path)).and_then(|mut map| {
-            let src = map
-                .require(reader, "src", "a path on this machine")
-                .and_then(|(path, node)| reader.string(Val::new(node, &path)));
-            let dest = map
-                .require(reader, "dest", "a path inside the node's install directory")
-                .and_then(|(path, node)| {
-                    let val = Val::new(node, &path);
-                    let dest = reader.string(val)?;
-                    if is_contained_relative(&dest) {
-                        Some(dest)
-                    } else {
-                        reader.error(
-                            val,
-                            format!("expected a relative path that stays inside the install directory (no `..`, not absolute), found {dest:?}"),
-                        );
-                        None
-                    }
-                });
-            map.finish(reader, &["src", "dest"]);
-            Some(FileCopy {
-                src: PathBuf::from(src?),
-                dest: dest?,
-            })
-        });
-        match file {
-            Some(file) => files.push(file),
-            None => ok = false,
-        }
-    }
-    ok.then_some(files)
-}
-
-/// True for a relative path with no `..` component, so a copy cannot escape
-/// the directory it is meant for.
-pub fn is_contained_relative(path: &str) -> bool {
-    let path = Path::new(path);
-    !path.as_os_str().is_empty()
-        && path.components().all(|part| {
-            matches!(
-                part,
-                std::path::Component::Normal(_) | std::path::Component::CurDir
-            )
-        })
 }
 
 fn read_checks(reader: &mut Reader, val: Val<'_>) -> Option<ChecksSpec> {
@@ -486,13 +461,5 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].starts_with("cluster.yaml:"), "{found:?}");
         assert!(found[0].contains("not valid YAML"), "{found:?}");
-    }
-
-    #[test]
-    fn dest_may_not_escape_the_install_dir() {
-        assert!(is_contained_relative("genconf/ip-detect"));
-        assert!(!is_contained_relative("../etc/passwd"));
-        assert!(!is_contained_relative("/etc/passwd"));
-        assert!(!is_contained_relative(""));
     }
 }

@@ -5,7 +5,11 @@
 
 mod decode;
 mod error;
+mod files;
+mod prescan;
 mod rules;
+mod secrets;
+mod source;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -14,9 +18,16 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use decode::is_contained_relative;
 pub use error::{SpecError, SpecErrors, SpecLocation};
+pub use files::is_contained_relative;
+pub use prescan::MAX_NESTING;
 pub use rules::{MIN_TIMEOUT, is_valid_name};
+pub use secrets::{env_reference, process_env, resolve_env_references};
+pub use source::MAX_SPEC_BYTES;
+
+/// The name the rendered `install.config` gets in the node's install
+/// directory, next to the installer; `install.files` may not replace it.
+pub const INSTALL_CONFIG_FILE: &str = "config.json";
 
 /// Default timeout of a debugger that does not set one.
 pub const DEFAULT_DEBUGGER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -125,13 +136,9 @@ pub struct LoadedSpec {
 
 impl LoadedSpec {
     /// Reads and parses a spec file; every problem found is in the error.
+    /// Only a regular UTF-8 file of at most [`MAX_SPEC_BYTES`] is read.
     pub fn from_file(path: &Path) -> Result<Self, SpecErrors> {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            SpecErrors::single(SpecError::file(
-                path,
-                format!("cannot read the spec file: {err}"),
-            ))
-        })?;
+        let text = source::read_spec_text(path)?;
         let spec = parse(&text, path)?;
         Ok(Self {
             spec,
