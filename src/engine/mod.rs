@@ -25,8 +25,8 @@ pub use exec::fan_out;
 pub use install::shell_quote;
 pub use plan::{UpPlan, node_env, plan_nodes};
 pub use remote::Target;
-pub use sink::EventSink;
-pub use summary::{FoldedResult, NodeFailure, Summary, Tally, ValidatorOutcome};
+pub use sink::{EventReceiver, EventSink};
+pub use summary::{FoldedFailure, FoldedResult, NodeFailure, Summary, Tally, ValidatorOutcome};
 pub use up::validate_with;
 
 use crate::backend::{Backend, BackendError, ClusterContext, backend_for, resolve_options};

@@ -30,6 +30,44 @@ pub struct NodeFailure {
     pub error: String,
 }
 
+/// Nodes that failed the same step with the same error, listed once: a
+/// cancelled 100,000-node `up` is one line, not one per node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldedFailure {
+    /// Compact node range such as `agents-[1-3,7]`.
+    pub nodes: String,
+    pub node_count: usize,
+    pub step: String,
+    pub error: String,
+}
+
+impl Summary {
+    /// [`Summary::failures`] folded by (step, error), in order of first
+    /// appearance.
+    pub fn folded_failures(&self) -> Vec<FoldedFailure> {
+        let mut groups: Vec<((&str, &str), Vec<&str>)> = Vec::new();
+        let mut index: std::collections::HashMap<(&str, &str), usize> =
+            std::collections::HashMap::new();
+        for failure in &self.failures {
+            let key = (failure.step.as_str(), failure.error.as_str());
+            let position = *index.entry(key).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[position].1.push(failure.node.as_str());
+        }
+        groups
+            .into_iter()
+            .map(|((step, error), nodes)| FoldedFailure {
+                nodes: crate::checks::nodeset::compact(&nodes),
+                node_count: nodes.len(),
+                step: step.to_owned(),
+                error: error.to_owned(),
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorOutcome {
     pub name: String,
@@ -90,5 +128,53 @@ impl Tally {
 
     pub fn all_passed(&self) -> bool {
         self.pass == self.total()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(node: &str, step: &str, error: &str) -> NodeFailure {
+        NodeFailure {
+            node: node.into(),
+            step: step.into(),
+            error: error.into(),
+        }
+    }
+
+    #[test]
+    fn failures_fold_by_step_and_error_into_ranges() {
+        let mut failures: Vec<NodeFailure> = (1..=50_000)
+            .map(|index| {
+                failure(
+                    &format!("w-{index}"),
+                    "create",
+                    "cancelled before it was created",
+                )
+            })
+            .collect();
+        failures.insert(3, failure("db-1", "install:db", "exit status 3"));
+        let summary = Summary {
+            failures,
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary.folded_failures(),
+            vec![
+                FoldedFailure {
+                    nodes: "w-[1-50000]".into(),
+                    node_count: 50_000,
+                    step: "create".into(),
+                    error: "cancelled before it was created".into(),
+                },
+                FoldedFailure {
+                    nodes: "db-1".into(),
+                    node_count: 1,
+                    step: "install:db".into(),
+                    error: "exit status 3".into(),
+                },
+            ]
+        );
     }
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
+use super::lines::{LineSplitter, READ_CHUNK};
 use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
 use crate::engine::Stream;
 
@@ -174,24 +175,25 @@ fn exit_status(status: std::process::ExitStatus) -> ExecStatus {
     }
 }
 
+/// Reads one pipe in chunks, waiting for the receiver between reads: when it
+/// falls behind, the pipe fills and the node's writes block.
 async fn pump_lines<R: AsyncRead + Unpin>(
     reader: Option<R>,
     stream: Stream,
     on_line: LineSink<'_>,
 ) {
-    let Some(reader) = reader else { return };
-    let mut reader = BufReader::new(reader);
-    let mut buffer = Vec::new();
+    let Some(mut reader) = reader else { return };
+    let mut chunk = vec![0; READ_CHUNK];
+    let mut lines = LineSplitter::default();
+    let mut emit = |line: &str| on_line.line(stream, line);
     loop {
-        buffer.clear();
-        match reader.read_until(b'\n', &mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buffer);
-                on_line(stream, line.trim_end_matches(['\n', '\r']));
-            }
+        on_line.ready().await;
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => lines.push(&chunk[..read], &mut emit),
         }
     }
+    lines.finish(&mut emit);
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ const TICK_EVERY: Duration = Duration::from_millis(250);
 const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(15);
 /// Background messages folded before a redraw, at most.
 const BATCH: usize = 1024;
+/// Background messages waiting for the loop, at most.
+const MESSAGE_QUEUE: usize = 1024;
 
 pub async fn run(start: Start, store: StateStore, parallel: usize) -> Result<(), String> {
     init_logging(&store);
@@ -93,7 +95,9 @@ async fn event_loop(
     store: StateStore,
     parallel: usize,
 ) -> Result<(), String> {
-    let (sender, mut messages) = mpsc::unbounded_channel();
+    // Bounded, like the engine's queue: a flood of output waits (or is
+    // dropped and counted) upstream instead of piling up here.
+    let (sender, mut messages) = mpsc::channel(MESSAGE_QUEUE);
     let mut runner = Runner::new(store, parallel, sender);
     let mut app = App::default();
     let size = terminal.size().map_err(|err| err.to_string())?;
@@ -163,6 +167,9 @@ async fn event_loop(
             }
         }
     }
+    // Nobody reads messages any more: close the queue so a running
+    // operation's forwarder does not wait on it while the runner shuts down.
+    drop(messages);
     runner.shutdown(SHUTDOWN_PATIENCE).await;
     tracing::info!("dashboard closed");
     Ok(())
