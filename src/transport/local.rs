@@ -280,6 +280,77 @@ mod tests {
         );
     }
 
+    /// Takes lines until the first wait for room, then never has room again.
+    #[derive(Default)]
+    struct StalledReceiver {
+        lines: std::sync::atomic::AtomicUsize,
+        waits: std::sync::atomic::AtomicUsize,
+    }
+
+    impl super::super::OnLine for StalledReceiver {
+        fn line(&self, _: Stream, _: &str) {
+            self.lines.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+
+        fn ready(&self) -> futures::future::BoxFuture<'_, ()> {
+            let first = self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2;
+            Box::pin(async move {
+                if !first {
+                    std::future::pending::<()>().await;
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_receiver_stops_the_reading_and_the_timeout_still_works() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = transport(dir.path());
+        let receiver = StalledReceiver::default();
+        let request = ExecRequest {
+            command: "yes".into(),
+            timeout: Some(Duration::from_millis(300)),
+            ..ExecRequest::default()
+        };
+        let status = local
+            .exec(&request, &receiver, &CancellationToken::new())
+            .await
+            .expect("exec");
+        assert_eq!(status, ExecStatus::TimedOut);
+        let lines = receiver.lines.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            lines <= READ_CHUNK / 2,
+            "read on while stalled: {lines} lines"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_huge_line_arrives_capped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = transport(dir.path());
+        let (status, lines) = run(
+            &local,
+            "head -c 3000000 /dev/zero | tr '\\0' a; echo; echo after",
+            None,
+        )
+        .await;
+        assert_eq!(status, ExecStatus::Exited(0));
+        let cut = 3_000_000 - crate::transport::LINE_LIMIT;
+        assert_eq!(
+            lines,
+            vec![
+                (
+                    Stream::Stdout,
+                    format!(
+                        "{} …[{cut} more bytes cut]",
+                        "a".repeat(crate::transport::LINE_LIMIT)
+                    )
+                ),
+                (Stream::Stdout, "after".into()),
+            ]
+        );
+    }
+
     #[tokio::test]
     async fn put_refuses_paths_outside_the_node() {
         let dir = tempfile::tempdir().expect("tempdir");
