@@ -27,6 +27,8 @@ pub struct Captured {
     /// Combined stdout and stderr, trimmed, capped at [`CAPTURE_LIMIT`] bytes
     /// (then ending with a note of the lines left out).
     pub output: String,
+    /// The last non-blank line printed, even when it came after the kept part.
+    pub last_line: String,
 }
 
 /// The copy of a node's output kept for its result.
@@ -35,10 +37,15 @@ struct Capture {
     text: String,
     /// Lines that did not fit, wholly or partly.
     left_out: u64,
+    last_line: String,
 }
 
 impl Capture {
     fn add(&mut self, line: &str) {
+        if !line.trim().is_empty() {
+            self.last_line.clear();
+            self.last_line.push_str(line.trim_end());
+        }
         let room = CAPTURE_LIMIT.saturating_sub(self.text.len());
         if self.left_out > 0 || room == 0 {
             self.left_out += 1;
@@ -55,12 +62,14 @@ impl Capture {
         }
     }
 
-    fn finish(self) -> String {
+    /// The kept text, and the last line.
+    fn finish(self) -> (String, String) {
         let text = self.text.trim_end();
-        match self.left_out {
+        let text = match self.left_out {
             0 => text.to_owned(),
             lines => format!("{text}\n… {lines} more line(s) not kept"),
-        }
+        };
+        (text, self.last_line)
     }
 }
 
@@ -126,12 +135,16 @@ pub async fn run_captured(
         .await
         .map_err(|err| err.to_string());
     events.flush_dropped();
-    let output = lines
+    let (output, last_line) = lines
         .capture
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner())
         .finish();
-    Captured { status, output }
+    Captured {
+        status,
+        output,
+        last_line,
+    }
 }
 
 fn parse_progress(rest: &str) -> (Option<u8>, Option<String>) {
@@ -191,15 +204,18 @@ mod tests {
         for _ in 0..100 {
             capture.add(&line);
         }
-        let kept = capture.finish();
+        capture.add("the last one");
+        capture.add("  ");
+        let (kept, last) = capture.finish();
+        assert_eq!(last, "the last one");
         let (text, note) = kept.rsplit_once('\n').expect("a note");
         assert!(text.len() <= CAPTURE_LIMIT, "{}", text.len());
         assert!(text.len() > CAPTURE_LIMIT - 8, "fills the limit");
-        assert_eq!(note, "… 90 more line(s) not kept");
+        assert_eq!(note, "… 92 more line(s) not kept");
         let mut small = Capture::default();
         small.add("one");
         small.add("two");
-        assert_eq!(small.finish(), "one\ntwo");
+        assert_eq!(small.finish(), ("one\ntwo".to_owned(), "two".to_owned()));
     }
 
     #[tokio::test]

@@ -133,6 +133,8 @@ impl Drop for EventSink {
 }
 
 impl EventSink {
+    /// A sink and its receiver. The receiver must be read as events come, or
+    /// dropped: workers wait for room while it holds undelivered events.
     pub fn channel() -> (Self, EventReceiver) {
         let shared = Arc::new(Shared::default());
         shared.lock().senders = 1;
