@@ -439,6 +439,22 @@ mod tests {
     }
 
     #[test]
+    fn dropped_output_shows_as_a_counted_marker_in_text_and_json() {
+        let dropped = event(EventKind::OutputDropped {
+            node: "a-2".into(),
+            lines: 4096,
+        });
+        assert_eq!(
+            text_lines(&dropped),
+            vec!["10:20:30.456 a-2            … 4096 output line(s) dropped"]
+        );
+        let json = serde_json::to_value(&dropped).expect("json");
+        assert_eq!(json["event"], "output_dropped");
+        assert_eq!(json["node"], "a-2");
+        assert_eq!(json["lines"], 4096);
+    }
+
+    #[test]
     fn failures_of_many_nodes_print_as_one_range() {
         let failures = (1..=94_310)
             .map(|index| crate::engine::NodeFailure {
