@@ -53,29 +53,45 @@ impl Queue {
     /// Reports dropped lines before whatever comes next, so the marker sits
     /// where the lines were lost.
     fn push(&mut self, event: Event) {
-        for (node, lines) in std::mem::take(&mut self.dropped) {
-            self.events
-                .push_back(Event::now(EventKind::OutputDropped { node, lines }));
-        }
-        if let EventKind::Output { node, line, .. } = &event.kind {
+        self.report_dropped();
+        if let Some(cost) = output_cost(&event.kind) {
             self.output_lines += 1;
-            self.output_bytes += output_cost(node, line);
+            self.output_bytes += cost;
         }
         self.events.push_back(event);
     }
 
+    fn report_dropped(&mut self) {
+        for (node, lines) in std::mem::take(&mut self.dropped) {
+            self.events
+                .push_back(Event::now(EventKind::OutputDropped { node, lines }));
+        }
+    }
+
     fn pop(&mut self) -> Option<Event> {
         let event = self.events.pop_front()?;
-        if let EventKind::Output { node, line, .. } = &event.kind {
+        if let Some(cost) = output_cost(&event.kind) {
             self.output_lines -= 1;
-            self.output_bytes -= output_cost(node, line);
+            self.output_bytes -= cost;
         }
         Some(event)
     }
 }
 
-fn output_cost(node: &str, line: &str) -> usize {
-    node.len() + line.len() + EVENT_OVERHEAD
+/// What a line of node output costs in the queue; `None` for other events.
+/// Progress lines count as output: how many there are is up to the node.
+fn output_cost(kind: &EventKind) -> Option<usize> {
+    match kind {
+        EventKind::Output { node, line, .. } => Some((node, line.len())),
+        EventKind::StepProgress {
+            node,
+            step,
+            message,
+            ..
+        } => Some((node, step.len() + message.as_ref().map_or(0, String::len))),
+        _ => None,
+    }
+    .map(|(node, text)| node.len() + text + EVENT_OVERHEAD)
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +142,10 @@ impl Drop for EventSink {
         let mut queue = self.shared.lock();
         queue.senders -= 1;
         if queue.senders == 0 {
+            // Lines dropped at the very end are still reported.
+            if !queue.receiver_gone {
+                queue.report_dropped();
+            }
             drop(queue);
             self.shared.arrived.notify_one();
         }
@@ -146,8 +166,8 @@ impl EventSink {
         )
     }
 
-    /// Sends an event stamped now. Output lines beyond the hard limit are
-    /// dropped and counted; every other event is queued. A frontend that has
+    /// Sends an event stamped now. Output and progress lines beyond the hard
+    /// limit are dropped and counted; every other event is queued. A frontend that has
     /// gone away is not an error for the engine: the operation still finishes
     /// and records state.
     pub fn emit(&self, kind: EventKind) {
@@ -156,11 +176,14 @@ impl EventSink {
             if queue.receiver_gone {
                 return;
             }
-            if let EventKind::Output { node, line, .. } = &kind
+            if let Some(cost) = output_cost(&kind)
                 && (queue.output_lines >= OUTPUT_HARD_LINES
-                    || queue.output_bytes + output_cost(node, line) > OUTPUT_HARD_BYTES)
+                    || queue.output_bytes + cost > OUTPUT_HARD_BYTES)
             {
-                *queue.dropped.entry(node.clone()).or_default() += 1;
+                if let EventKind::Output { node, .. } | EventKind::StepProgress { node, .. } = kind
+                {
+                    *queue.dropped.entry(node).or_default() += 1;
+                }
                 return;
             }
             queue.push(Event::now(kind));
@@ -188,11 +211,7 @@ impl EventSink {
             if queue.dropped.is_empty() || queue.receiver_gone {
                 return;
             }
-            for (node, lines) in std::mem::take(&mut queue.dropped) {
-                queue
-                    .events
-                    .push_back(Event::now(EventKind::OutputDropped { node, lines }));
-            }
+            queue.report_dropped();
         }
         self.shared.arrived.notify_one();
     }
@@ -367,6 +386,31 @@ mod tests {
             .await
             .expect("no waiting for a frontend that is gone");
         sink.emit(step("a-1", 0));
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_progress_lines_is_bounded_like_output() {
+        let (sink, mut events) = EventSink::channel();
+        let total = 2 * OUTPUT_HARD_LINES;
+        for _ in 0..total {
+            sink.emit(EventKind::StepProgress {
+                node: "a-1".into(),
+                step: "install:x".into(),
+                percent: Some(1),
+                message: None,
+            });
+        }
+        drop(sink);
+        let (mut shown, mut dropped) = (0, 0);
+        while let Some(event) = events.recv().await {
+            match event.kind {
+                EventKind::StepProgress { .. } => shown += 1,
+                EventKind::OutputDropped { lines, .. } => dropped += lines,
+                _ => {}
+            }
+        }
+        assert_eq!(shown, OUTPUT_HARD_LINES as u64);
+        assert_eq!(shown + dropped, total as u64);
     }
 
     #[tokio::test]
