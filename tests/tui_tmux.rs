@@ -69,6 +69,18 @@ impl Tmux {
         }
     }
 
+    fn wait_gone(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.screen().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} stayed on screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn alive(&self) -> bool {
         self.tmux(&["has-session", "-t", &self.session])
             .status
@@ -190,6 +202,8 @@ fn dashboard_up_navigate_run_debug_quit() {
     tmux.keys(&["?"]);
     tmux.wait_for("Keys · Esc closes");
     tmux.keys(&["Escape"]);
+    // Sent together, Escape and q read as Alt-q, which only closes the help.
+    tmux.wait_gone("Keys · Esc closes");
 
     tmux.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(5);
