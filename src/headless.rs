@@ -1,12 +1,14 @@
 //! Headless output: the same events the TUI draws, as readable log lines or as
 //! JSON lines, plus the end-of-operation summary.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use crate::engine::{Event, EventKind};
 use crate::model::{
     CheckKind, CheckResult, CheckStatus, FoldedResult, Outcome, StepStatus, Stream, Summary,
 };
+use crate::text::printable;
 
 /// Writes events as they arrive, in text or JSON lines.
 pub struct Printer<W: Write> {
@@ -36,6 +38,8 @@ impl<W: Write> Printer<W> {
 }
 
 /// The text form of one event: a time, the node if any, and what happened.
+/// Control characters from nodes or specs come out as visible escapes, so a
+/// node cannot retitle or clear the terminal through them.
 pub fn text_lines(event: &Event) -> Vec<String> {
     let time = event.time.get(11..23).unwrap_or(&event.time);
     describe(&event.kind)
@@ -44,6 +48,10 @@ pub fn text_lines(event: &Event) -> Vec<String> {
             Some(node) if !text.starts_with("  ") => format!("{time} {node:<14} {text}"),
             None if !text.starts_with("  ") => format!("{time} {:<14} {text}", "-"),
             _ => text,
+        })
+        .map(|line| match printable(&line) {
+            Cow::Borrowed(_) => line,
+            Cow::Owned(shown) => shown,
         })
         .collect()
 }
@@ -132,6 +140,12 @@ pub fn describe(kind: &EventKind) -> Vec<(Option<&str>, String)> {
                 Stream::Stderr => '!',
             };
             vec![line(Some(node), format!("{mark} {text}"))]
+        }
+        EventKind::OutputDropped { node, lines } => {
+            vec![line(
+                Some(node),
+                format!("… {lines} output line(s) dropped"),
+            )]
         }
         EventKind::Warning { message, node } => {
             vec![line(node.as_deref(), format!("warning: {message}"))]
@@ -227,11 +241,18 @@ pub fn summary_lines(summary: &Summary) -> Vec<String> {
     for result in &summary.results {
         lines.extend(folded_lines(result));
     }
-    for failure in &summary.failures {
-        lines.push(format!(
-            "  node {} failed at {}: {}",
-            failure.node, failure.step, failure.error
-        ));
+    for failure in summary.folded_failures() {
+        lines.push(if failure.node_count == 1 {
+            format!(
+                "  node {} failed at {}: {}",
+                failure.nodes, failure.step, failure.error
+            )
+        } else {
+            format!(
+                "  nodes {} ({}) failed at {}: {}",
+                failure.nodes, failure.node_count, failure.step, failure.error
+            )
+        });
     }
     let tally = &summary.tally;
     if tally.total() > 0 {
@@ -391,6 +412,64 @@ mod tests {
         assert_eq!(
             lines.last().map(String::as_str),
             Some("  results: 4 pass, 3 fail (exit 1: 2, exit 127: 1), 0 timeout, 0 unreachable")
+        );
+    }
+
+    #[test]
+    fn node_text_cannot_reach_the_terminal_as_escapes() {
+        let lines = text_lines(&event(EventKind::Output {
+            node: "a-1".into(),
+            stream: Stream::Stdout,
+            line: "\u{1b}]2;TITLE\u{7}\u{1b}[2J".into(),
+        }));
+        assert_eq!(
+            lines,
+            vec!["10:20:30.456 a-1            | ^[]2;TITLE^G^[[2J"]
+        );
+        let lines = text_lines(&event(EventKind::Error {
+            node: Some("a-\u{1b}[31m".into()),
+            message: "bad \u{9b}2J".into(),
+        }));
+        assert!(
+            lines
+                .iter()
+                .all(|line| !line.contains(['\u{1b}', '\u{9b}'])),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn dropped_output_shows_as_a_counted_marker_in_text_and_json() {
+        let dropped = event(EventKind::OutputDropped {
+            node: "a-2".into(),
+            lines: 4096,
+        });
+        assert_eq!(
+            text_lines(&dropped),
+            vec!["10:20:30.456 a-2            … 4096 output line(s) dropped"]
+        );
+        let json = serde_json::to_value(&dropped).expect("json");
+        assert_eq!(json["event"], "output_dropped");
+        assert_eq!(json["node"], "a-2");
+        assert_eq!(json["lines"], 4096);
+    }
+
+    #[test]
+    fn failures_of_many_nodes_print_as_one_range() {
+        let failures = (1..=94_310)
+            .map(|index| crate::engine::NodeFailure {
+                node: format!("w-{index}"),
+                step: "create".into(),
+                error: "cancelled before it was created".into(),
+            })
+            .collect();
+        let summary = Summary {
+            failures,
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary_lines(&summary),
+            vec!["  nodes w-[1-94310] (94310) failed at create: cancelled before it was created"]
         );
     }
 

@@ -8,5 +8,6 @@ pub mod headless;
 pub mod model;
 pub mod spec;
 pub mod state;
+pub mod text;
 pub mod transport;
 pub mod tui;

@@ -35,7 +35,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {}", failure.message());
+            let _ = writeln!(
+                stderr,
+                "error: {}",
+                clusterdeck::text::printable_lines(failure.message())
+            );
             failure.exit_code()
         }
     }

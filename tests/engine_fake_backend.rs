@@ -94,7 +94,7 @@ fn spec(dir: &std::path::Path) -> LoadedSpec {
     LoadedSpec::from_file(&path).expect("valid spec")
 }
 
-async fn collect(mut events: tokio::sync::mpsc::UnboundedReceiver<Event>) -> Vec<Event> {
+async fn collect(mut events: clusterdeck::engine::EventReceiver) -> Vec<Event> {
     let mut all = Vec::new();
     while let Some(event) = events.recv().await {
         all.push(event);

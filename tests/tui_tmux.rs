@@ -53,6 +53,8 @@ fn dashboard_up_navigate_run_debug_quit() {
     tmux.keys(&["?"]);
     tmux.wait_for("Keys · Esc closes");
     tmux.keys(&["Escape"]);
+    // Sent together, Escape and q read as Alt-q, which only closes the help.
+    tmux.wait_gone("Keys · Esc closes");
 
     tmux.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(5);

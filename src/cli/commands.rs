@@ -242,10 +242,7 @@ fn engine(
     store: StateStore,
     parallel: u16,
     cancel: CancellationToken,
-) -> (
-    Engine,
-    tokio::sync::mpsc::UnboundedReceiver<clusterdeck::engine::Event>,
-) {
+) -> (Engine, clusterdeck::engine::EventReceiver) {
     let (sink, events) = EventSink::channel();
     (
         Engine::new(store, sink, cancel).with_parallel(usize::from(parallel)),

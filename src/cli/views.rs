@@ -11,9 +11,17 @@ use serde_json::json;
 
 use super::failure::Failure;
 
+/// Writes a view; control characters inside its lines (from a spec or a
+/// recorded node) come out as visible escapes. JSON is escaped already.
 fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let _ = write!(stdout, "{}{end}", clusterdeck::text::printable(body));
+    }
     let _ = stdout.flush();
 }
 

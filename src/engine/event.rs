@@ -78,6 +78,12 @@ pub enum EventKind {
         stream: Stream,
         line: String,
     },
+    /// Output lines of `node` that a slow frontend could not take: they were
+    /// dropped, and this says how many. Comes before that node's next event.
+    OutputDropped {
+        node: String,
+        lines: u64,
+    },
     Warning {
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,13 +4,14 @@
 use std::future::Future;
 use std::sync::Mutex;
 
+use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::event::EventKind;
 use super::sink::EventSink;
 use crate::model::Stream;
-use crate::transport::{ExecRequest, ExecStatus, Transport};
+use crate::transport::{ExecRequest, ExecStatus, OnLine, Transport};
 
 /// Output kept per node for results; the full stream is in the events.
 const CAPTURE_LIMIT: usize = 64 * 1024;
@@ -24,8 +25,89 @@ const PROGRESS_PREFIX: &str = "clusterdeck:progress ";
 pub struct Captured {
     /// `Err` when the node could not be reached or the command not started.
     pub status: Result<ExecStatus, String>,
-    /// Combined stdout and stderr, trimmed, capped at [`CAPTURE_LIMIT`].
+    /// Combined stdout and stderr, trimmed, capped at [`CAPTURE_LIMIT`] bytes
+    /// (then ending with a note of the lines left out).
     pub output: String,
+    /// The last non-blank line printed, even when it came after the kept part.
+    pub last_line: String,
+}
+
+/// The copy of a node's output kept for its result.
+#[derive(Debug, Default)]
+struct Capture {
+    text: String,
+    /// Lines that did not fit, wholly or partly.
+    left_out: u64,
+    last_line: String,
+}
+
+impl Capture {
+    fn add(&mut self, line: &str) {
+        if !line.trim().is_empty() {
+            self.last_line.clear();
+            self.last_line.push_str(line.trim_end());
+        }
+        let room = CAPTURE_LIMIT.saturating_sub(self.text.len());
+        if self.left_out > 0 || room == 0 {
+            self.left_out += 1;
+        } else if line.len() < room {
+            self.text.push_str(line);
+            self.text.push('\n');
+        } else {
+            let mut end = room;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.text.push_str(&line[..end]);
+            self.left_out += 1;
+        }
+    }
+
+    /// The kept text, and the last line.
+    fn finish(self) -> (String, String) {
+        let text = self.text.trim_end();
+        let text = match self.left_out {
+            0 => text.to_owned(),
+            lines => format!("{text}\n… {lines} more line(s) not kept"),
+        };
+        (text, self.last_line)
+    }
+}
+
+/// Turns a node's lines into events and its kept copy.
+struct NodeLines<'a> {
+    node: &'a str,
+    step: Option<&'a str>,
+    events: &'a EventSink,
+    capture: Mutex<Capture>,
+}
+
+impl OnLine for NodeLines<'_> {
+    fn line(&self, stream: Stream, line: &str) {
+        if let (Some(step), Some(rest)) = (self.step, line.strip_prefix(PROGRESS_PREFIX)) {
+            let (percent, message) = parse_progress(rest);
+            self.events.emit(EventKind::StepProgress {
+                node: self.node.to_owned(),
+                step: step.to_owned(),
+                percent,
+                message,
+            });
+            return;
+        }
+        self.capture
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .add(line);
+        self.events.emit(EventKind::Output {
+            node: self.node.to_owned(),
+            stream,
+            line: line.to_owned(),
+        });
+    }
+
+    fn ready(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.events.output_room())
+    }
 }
 
 /// Runs `request` on one node; output lines go out as events as they come.
@@ -38,41 +120,31 @@ pub async fn run_captured(
     events: &EventSink,
     cancel: &CancellationToken,
 ) -> Captured {
-    let captured = Mutex::new(String::new());
-    let on_line = |stream: Stream, line: &str| {
-        if let (Some(step), Some(rest)) = (step, line.strip_prefix(PROGRESS_PREFIX)) {
-            let (percent, message) = parse_progress(rest);
-            events.emit(EventKind::StepProgress {
-                node: node.to_owned(),
-                step: step.to_owned(),
-                percent,
-                message,
-            });
-            return;
-        }
-        {
-            let mut captured = captured.lock().unwrap_or_else(|poison| poison.into_inner());
-            if captured.len() < CAPTURE_LIMIT {
-                captured.push_str(line);
-                captured.push('\n');
-            }
-        }
-        events.emit(EventKind::Output {
-            node: node.to_owned(),
-            stream,
-            line: line.to_owned(),
-        });
+    // A slow frontend holds back new work rather than queueing its events.
+    tokio::select! {
+        () = events.backlog_room() => {}
+        () = cancel.cancelled() => {}
+    }
+    let lines = NodeLines {
+        node,
+        step,
+        events,
+        capture: Mutex::default(),
     };
     let status = transport
-        .exec(request, &on_line, cancel)
+        .exec(request, &lines, cancel)
         .await
         .map_err(|err| err.to_string());
-    let output = captured
+    events.flush_dropped();
+    let (output, last_line) = lines
+        .capture
         .into_inner()
-        .unwrap_or_else(|poison| poison.into_inner());
+        .unwrap_or_else(|poison| poison.into_inner())
+        .finish();
     Captured {
         status,
-        output: output.trim_end().to_owned(),
+        output,
+        last_line,
     }
 }
 
@@ -124,6 +196,27 @@ mod tests {
             parse_progress("starting services"),
             (None, Some("starting services".into()))
         );
+    }
+
+    #[test]
+    fn the_kept_copy_is_capped_in_bytes_whatever_the_line_lengths() {
+        let mut capture = Capture::default();
+        let line = "é".repeat(3000);
+        for _ in 0..100 {
+            capture.add(&line);
+        }
+        capture.add("the last one");
+        capture.add("  ");
+        let (kept, last) = capture.finish();
+        assert_eq!(last, "the last one");
+        let (text, note) = kept.rsplit_once('\n').expect("a note");
+        assert!(text.len() <= CAPTURE_LIMIT, "{}", text.len());
+        assert!(text.len() > CAPTURE_LIMIT - 8, "fills the limit");
+        assert_eq!(note, "… 92 more line(s) not kept");
+        let mut small = Capture::default();
+        small.add("one");
+        small.add("two");
+        assert_eq!(small.finish(), ("one\ntwo".to_owned(), "two".to_owned()));
     }
 
     #[tokio::test]

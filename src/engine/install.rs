@@ -122,7 +122,7 @@ impl Engine {
                 match captured.status {
                     Ok(status) if status.success() => Ok(()),
                     Ok(status) => {
-                        let last = captured.output.lines().last().unwrap_or_default();
+                        let last = captured.last_line.as_str();
                         let detail = if last.is_empty() {
                             status.describe()
                         } else {

@@ -5,6 +5,7 @@
 mod destroy;
 mod event;
 mod exec;
+mod failures;
 mod install;
 mod plan;
 mod remote;
@@ -19,14 +20,14 @@ pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
 pub use plan::{UpPlan, node_env, plan_nodes};
 pub use remote::Target;
-pub use sink::EventSink;
+pub use sink::{EventReceiver, EventSink};
 pub use up::validate_with;
 
 /// The shared types, re-exported for frontends that name them through the
 /// engine. Layers below the engine import them from [`crate::model`].
 pub use crate::model::{
-    CheckKind, CheckResult, CheckStatus, FoldedResult, NodeFailure, OperationKind, Outcome,
-    StepStatus, Stream, Summary, Tally, ValidatorOutcome, new_uid, now, shell_quote,
+    CheckKind, CheckResult, CheckStatus, FoldedFailure, FoldedResult, NodeFailure, OperationKind,
+    Outcome, StepStatus, Stream, Summary, Tally, ValidatorOutcome, new_uid, now, shell_quote,
 };
 
 use crate::backend::{Backend, BackendError, ClusterContext, backend_for, resolve_options};

@@ -229,6 +229,11 @@ impl Engine {
     ) -> Vec<Node> {
         let results = fan_out(plans, self.parallel, |plan| async move {
             const STEP: &str = "create";
+            // A slow frontend holds back new nodes rather than queueing events.
+            tokio::select! {
+                () = self.events.backlog_room() => {}
+                () = self.cancel.cancelled() => {}
+            }
             if self.cancel.is_cancelled() {
                 return Err((plan, "cancelled before it was created".to_owned()));
             }
@@ -301,8 +306,13 @@ pub fn validate_with(
 }
 
 fn mark_failed(nodes: &mut [Node], failures: &[NodeFailure]) {
+    // A set: a list scan per node is quadratic on a 100,000-node cluster.
+    let failed: std::collections::HashSet<&str> = failures
+        .iter()
+        .map(|failure| failure.node.as_str())
+        .collect();
     for node in nodes {
-        if failures.iter().any(|failure| failure.node == node.name) {
+        if failed.contains(node.name.as_str()) {
             node.state = NodeState::Failed;
         }
     }

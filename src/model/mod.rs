@@ -25,4 +25,4 @@ pub use operation::{OperationKind, Outcome, StepStatus};
 pub use options::{OptionSpec, OptionType};
 pub use shell::shell_quote;
 pub use stream::Stream;
-pub use summary::{FoldedResult, NodeFailure, Summary, Tally};
+pub use summary::{FoldedFailure, FoldedResult, NodeFailure, Summary, Tally};

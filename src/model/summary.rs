@@ -30,6 +30,17 @@ pub struct NodeFailure {
     pub error: String,
 }
 
+/// Nodes that failed the same step with the same error, listed once: a
+/// cancelled 100,000-node `up` is one line, not one per node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldedFailure {
+    /// Compact node range such as `agents-[1-3,7]`.
+    pub nodes: String,
+    pub node_count: usize,
+    pub step: String,
+    pub error: String,
+}
+
 /// Nodes that gave the same result and the same output, listed once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoldedResult {

@@ -7,10 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
+use super::lines::{LineSplitter, READ_CHUNK};
 use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
 use crate::model::Stream;
 
@@ -174,24 +175,25 @@ fn exit_status(status: std::process::ExitStatus) -> ExecStatus {
     }
 }
 
+/// Reads one pipe in chunks, waiting for the receiver between reads: when it
+/// falls behind, the pipe fills and the node's writes block.
 async fn pump_lines<R: AsyncRead + Unpin>(
     reader: Option<R>,
     stream: Stream,
     on_line: LineSink<'_>,
 ) {
-    let Some(reader) = reader else { return };
-    let mut reader = BufReader::new(reader);
-    let mut buffer = Vec::new();
+    let Some(mut reader) = reader else { return };
+    let mut chunk = vec![0; READ_CHUNK];
+    let mut lines = LineSplitter::default();
+    let mut emit = |line: &str| on_line.line(stream, line);
     loop {
-        buffer.clear();
-        match reader.read_until(b'\n', &mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buffer);
-                on_line(stream, line.trim_end_matches(['\n', '\r']));
-            }
+        on_line.ready().await;
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => lines.push(&chunk[..read], &mut emit),
         }
     }
+    lines.finish(&mut emit);
 }
 
 #[cfg(test)]
@@ -275,6 +277,77 @@ mod tests {
         assert!(
             !marker.exists(),
             "a child of the timed-out command kept running"
+        );
+    }
+
+    /// Takes lines until the first wait for room, then never has room again.
+    #[derive(Default)]
+    struct StalledReceiver {
+        lines: std::sync::atomic::AtomicUsize,
+        waits: std::sync::atomic::AtomicUsize,
+    }
+
+    impl super::super::OnLine for StalledReceiver {
+        fn line(&self, _: Stream, _: &str) {
+            self.lines.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+
+        fn ready(&self) -> futures::future::BoxFuture<'_, ()> {
+            let first = self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2;
+            Box::pin(async move {
+                if !first {
+                    std::future::pending::<()>().await;
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_receiver_stops_the_reading_and_the_timeout_still_works() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = transport(dir.path());
+        let receiver = StalledReceiver::default();
+        let request = ExecRequest {
+            command: "yes".into(),
+            timeout: Some(Duration::from_millis(300)),
+            ..ExecRequest::default()
+        };
+        let status = local
+            .exec(&request, &receiver, &CancellationToken::new())
+            .await
+            .expect("exec");
+        assert_eq!(status, ExecStatus::TimedOut);
+        let lines = receiver.lines.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            lines <= READ_CHUNK / 2,
+            "read on while stalled: {lines} lines"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_huge_line_arrives_capped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = transport(dir.path());
+        let (status, lines) = run(
+            &local,
+            "head -c 3000000 /dev/zero | tr '\\0' a; echo; echo after",
+            None,
+        )
+        .await;
+        assert_eq!(status, ExecStatus::Exited(0));
+        let cut = 3_000_000 - crate::transport::LINE_LIMIT;
+        assert_eq!(
+            lines,
+            vec![
+                (
+                    Stream::Stdout,
+                    format!(
+                        "{} …[{cut} more bytes cut]",
+                        "a".repeat(crate::transport::LINE_LIMIT)
+                    )
+                ),
+                (Stream::Stdout, "after".into()),
+            ]
         );
     }
 

@@ -2,6 +2,7 @@
 //! a backend hands the engine a transport per node, and install, run and debug
 //! work through it the same way on every backend.
 
+mod lines;
 mod local;
 pub mod ssh;
 
@@ -9,8 +10,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
+pub use lines::LINE_LIMIT;
 pub use local::LocalTransport;
 
 use crate::model::Stream;
@@ -79,8 +82,27 @@ pub(crate) async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// Receives a command's output line by line, each capped at [`LINE_LIMIT`].
+pub trait OnLine: Send + Sync {
+    fn line(&self, stream: Stream, line: &str);
+
+    /// Resolves when the receiver can take more lines. A transport that can
+    /// pause its reading awaits it between reads, so a slow frontend blocks
+    /// the node on its pipe instead of growing a queue; the receiver drops
+    /// (and counts) what a transport sends regardless.
+    fn ready(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl<F: Fn(Stream, &str) + Send + Sync> OnLine for F {
+    fn line(&self, stream: Stream, line: &str) {
+        self(stream, line);
+    }
+}
+
 /// Receives each output line as it arrives.
-pub type LineSink<'a> = &'a (dyn Fn(Stream, &str) + Send + Sync);
+pub type LineSink<'a> = &'a dyn OnLine;
 
 #[async_trait]
 pub trait Transport: Send + Sync {

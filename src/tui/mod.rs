@@ -52,6 +52,8 @@ const TICK_EVERY: Duration = Duration::from_millis(250);
 const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(15);
 /// Background messages folded before a redraw, at most.
 const BATCH: usize = 1024;
+/// Background messages waiting for the loop, at most.
+const MESSAGE_QUEUE: usize = 1024;
 
 /// Runs the dashboard until it is closed; the ending says what the session
 /// amounts to (the caller prints its line and exits with its status once
@@ -98,7 +100,9 @@ async fn event_loop(
     store: StateStore,
     parallel: usize,
 ) -> Result<Ending, String> {
-    let (sender, mut messages) = mpsc::unbounded_channel();
+    // Bounded, like the engine's queue: a flood of output waits (or is
+    // dropped and counted) upstream instead of piling up here.
+    let (sender, mut messages) = mpsc::channel(MESSAGE_QUEUE);
     let mut runner = Runner::new(store, parallel, sender);
     let mut app = App::default();
     let size = terminal.size().map_err(|err| err.to_string())?;

@@ -1,7 +1,7 @@
 //! Carries out the commands `update` returns: starts engine operations as
 //! tasks and sends their events, and any loaded state, back as messages.
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 use tokio_util::sync::CancellationToken;
 
 use super::msg::{Command, Msg, NotRun, Operation};
@@ -15,7 +15,7 @@ use crate::state::{ClusterRecord, StateError, StateStore};
 pub struct Runner {
     store: StateStore,
     parallel: usize,
-    messages: UnboundedSender<Msg>,
+    messages: Sender<Msg>,
     cancel: Option<CancellationToken>,
     /// The running operation, awaited on shutdown so cancelling finishes
     /// recording state before the process exits.
@@ -26,7 +26,7 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(store: StateStore, parallel: usize, messages: UnboundedSender<Msg>) -> Self {
+    pub fn new(store: StateStore, parallel: usize, messages: Sender<Msg>) -> Self {
         Self {
             store,
             parallel,
@@ -50,13 +50,7 @@ impl Runner {
         }
     }
 
-    fn engine(
-        &self,
-        cancel: CancellationToken,
-    ) -> (
-        Engine,
-        tokio::sync::mpsc::UnboundedReceiver<crate::engine::Event>,
-    ) {
+    fn engine(&self, cancel: CancellationToken) -> (Engine, crate::engine::EventReceiver) {
         let (sink, events) = EventSink::channel();
         (
             Engine::new(self.store.clone(), sink, cancel).with_parallel(self.parallel),
@@ -92,7 +86,7 @@ impl Runner {
                         ),
                         Err(err) => Msg::Failed(format!("cannot list clusters: {err}")),
                     };
-                    let _ = messages.send(message);
+                    let _ = messages.blocking_send(message);
                 });
             }
             Command::Attach(name) | Command::Refresh(name) if name.is_empty() => {}
@@ -128,7 +122,7 @@ impl Runner {
                     }
                 }
             };
-            let _ = messages.send(message);
+            let _ = messages.send(message).await;
         })
     }
 
@@ -143,12 +137,18 @@ impl Runner {
         self.running = Some(tokio::spawn(async move {
             // The engine lives in the task; when it ends, the event channel closes.
             let task = tokio::spawn(async move { perform(&engine, operation).await });
+            // Waiting on a full dashboard queue backs up into the engine's
+            // bounded queue and from there into the nodes' pipes.
             while let Some(event) = events.recv().await {
                 if let EventKind::OperationStarted { cluster: named, .. } = &event.kind {
                     // `up` knew only its spec path; now the cluster has a name.
                     cluster.clone_from(named);
                 }
-                if messages.send(Msg::Engine(event)).is_err() {
+                if messages.send(Msg::Engine(event)).await.is_err() {
+                    // The dashboard is gone: stop listening (the engine then
+                    // drops its events) but let the operation record its state.
+                    drop(events);
+                    let _ = task.await;
                     return;
                 }
             }
@@ -159,11 +159,13 @@ impl Runner {
                     "the operation stopped unexpectedly: {err}"
                 ))),
             };
-            let _ = messages.send(Msg::OperationDone {
-                operation: kind,
-                cluster,
-                result,
-            });
+            let _ = messages
+                .send(Msg::OperationDone {
+                    operation: kind,
+                    cluster,
+                    result,
+                })
+                .await;
         }));
     }
 }

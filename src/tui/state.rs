@@ -11,6 +11,8 @@ use crate::model::{CheckResult, NodeState, OperationKind, StepStatus, Stream};
 
 /// Log lines kept; older ones are dropped first.
 pub const LOG_CAPACITY: usize = 20_000;
+/// Bytes of log text kept, whatever the number of lines; older lines go first.
+pub const LOG_BYTES: usize = 8 * 1024 * 1024;
 
 /// The status shown for a cluster whose record vanished while it was shown
 /// (destroyed from another terminal). No record ever has this status.
@@ -116,6 +118,13 @@ pub struct LogLine {
     pub kind: LogKind,
 }
 
+impl LogLine {
+    /// The heap bytes it holds, for the log's byte budget.
+    fn size(&self) -> usize {
+        self.time.len() + self.node.as_ref().map_or(0, String::len) + self.text.len()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogKind {
     Info,
@@ -198,6 +207,8 @@ pub struct App {
     /// Filter text per panel.
     pub filters: [String; 5],
     pub log: VecDeque<LogLine>,
+    /// Text bytes held in `log`, kept under [`LOG_BYTES`].
+    pub log_bytes: usize,
     /// Lines scrolled up from the bottom of the log; 0 follows new lines.
     pub log_scroll: usize,
     pub popup: Option<Popup>,
@@ -223,6 +234,7 @@ impl Default for App {
             selected: [0; 5],
             filters: Default::default(),
             log: VecDeque::new(),
+            log_bytes: 0,
             log_scroll: 0,
             popup: None,
             history: Vec::new(),
@@ -239,9 +251,16 @@ impl Default for App {
 
 impl App {
     pub fn push_log(&mut self, line: LogLine) {
-        if self.log.len() == LOG_CAPACITY {
-            self.log.pop_front();
+        let size = line.size();
+        while self.log.len() >= LOG_CAPACITY
+            || (!self.log.is_empty() && self.log_bytes + size > LOG_BYTES)
+        {
+            match self.log.pop_front() {
+                Some(old) => self.log_bytes -= old.size(),
+                None => break,
+            }
         }
+        self.log_bytes += size;
         self.log.push_back(line);
         if self.log_scroll > 0 {
             // Keep the view still while the user reads back.
@@ -276,5 +295,29 @@ impl App {
             text: text.into(),
             error,
         });
+    }
+}
+
+#[cfg(test)]
+mod log_budget_tests {
+    use super::*;
+
+    #[test]
+    fn the_log_is_bounded_in_bytes_as_well_as_lines() {
+        let mut app = App::default();
+        let text = "y".repeat(4096);
+        for _ in 0..LOG_CAPACITY {
+            app.push_log(LogLine {
+                time: "2026-11-23T00:00:00.000Z".into(),
+                node: Some("a-1".into()),
+                text: text.clone(),
+                kind: LogKind::Stdout,
+            });
+        }
+        let held: usize = app.log.iter().map(LogLine::size).sum();
+        assert_eq!(held, app.log_bytes);
+        assert!(app.log_bytes <= LOG_BYTES, "{}", app.log_bytes);
+        assert!(app.log.len() < LOG_CAPACITY, "long lines evict by bytes");
+        assert!(app.log_bytes > LOG_BYTES - 8192, "the budget is used");
     }
 }

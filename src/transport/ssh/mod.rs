@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 pub use pool::SshPool;
 pub use settings::{Endpoint, HostKeyPolicy, SshSettings, expand_home, split_target};
 
+use super::lines::LineSplitter;
 use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
 use crate::model::{Stream, shell_quote};
 
@@ -128,29 +129,6 @@ impl SshTransport {
     }
 }
 
-/// Splits a byte stream into lines for the sink.
-#[derive(Default)]
-struct Lines(Vec<u8>);
-
-impl Lines {
-    fn push(&mut self, data: &[u8], mut emit: impl FnMut(&str)) {
-        self.0.extend_from_slice(data);
-        while let Some(end) = self.0.iter().position(|byte| *byte == b'\n') {
-            let line: Vec<u8> = self.0.drain(..=end).collect();
-            let text = String::from_utf8_lossy(&line);
-            emit(text.trim_end_matches(['\n', '\r']));
-        }
-    }
-
-    fn finish(&mut self, mut emit: impl FnMut(&str)) {
-        if !self.0.is_empty() {
-            let text = String::from_utf8_lossy(&self.0).into_owned();
-            self.0.clear();
-            emit(text.trim_end_matches('\r'));
-        }
-    }
-}
-
 #[async_trait]
 impl Transport for SshTransport {
     async fn exec(
@@ -169,8 +147,11 @@ impl Transport for SshTransport {
                     self.endpoint.address()
                 ))
             })?;
-        let mut stdout = Lines::default();
-        let mut stderr = Lines::default();
+        // Lines are capped as they are read. This loop never pauses for a slow
+        // receiver, which drops and counts instead: an unread channel would
+        // stall the pooled connection, and with it the kill on cancel.
+        let mut stdout = LineSplitter::default();
+        let mut stderr = LineSplitter::default();
         let mut pid: Option<u32> = None;
         let mut exit: Option<ExecStatus> = None;
         let deadline = request
@@ -184,14 +165,14 @@ impl Transport for SshTransport {
                 *pid = number.trim().parse().ok();
                 return;
             }
-            on_line(Stream::Stderr, line);
+            on_line.line(Stream::Stderr, line);
         };
         loop {
             tokio::select! {
                 message = channel.wait() => match message {
-                    Some(ChannelMsg::Data { data }) => stdout.push(&data, |line| on_line(Stream::Stdout, line)),
+                    Some(ChannelMsg::Data { data }) => stdout.push(&data, &mut |line| on_line.line(Stream::Stdout, line)),
                     Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                        stderr.push(&data, |line| on_stderr(line, &mut pid));
+                        stderr.push(&data, &mut |line| on_stderr(line, &mut pid));
                     }
                     Some(ChannelMsg::ExitStatus { exit_status }) => {
                         exit = Some(ExecStatus::Exited(i32::try_from(exit_status).unwrap_or(-1)));
@@ -217,8 +198,8 @@ impl Transport for SshTransport {
                 }
             }
         }
-        stdout.finish(|line| on_line(Stream::Stdout, line));
-        stderr.finish(|line| on_stderr(line, &mut pid));
+        stdout.finish(&mut |line| on_line.line(Stream::Stdout, line));
+        stderr.finish(&mut |line| on_stderr(line, &mut pid));
         let _ = channel.close().await;
         exit.ok_or_else(|| {
             TransportError::Unreachable(format!(
@@ -275,14 +256,16 @@ impl Transport for SshTransport {
             .await
             .map_err(io(format!("upload to {} on {}", dest, self.node)))?;
         let mut status = None;
-        let mut errors = Lines::default();
+        let mut errors = LineSplitter::default();
         let mut message = String::new();
         while let Some(reply) = channel.wait().await {
             match reply {
                 ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
-                ChannelMsg::ExtendedData { data, .. } => errors.push(&data, |line| {
-                    message.push_str(line);
-                    message.push(' ');
+                ChannelMsg::ExtendedData { data, .. } => errors.push(&data, &mut |line| {
+                    if message.len() < super::LINE_LIMIT {
+                        message.push_str(line);
+                        message.push(' ');
+                    }
                 }),
                 ChannelMsg::Close => break,
                 _ => {}
@@ -309,20 +292,5 @@ fn signal_number(name: &russh::Sig) -> i32 {
         russh::Sig::INT => 2,
         russh::Sig::HUP => 1,
         _ => -1,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_are_split_across_chunks() {
-        let mut lines = Lines::default();
-        let mut out = Vec::new();
-        lines.push(b"a\nb", |line| out.push(line.to_owned()));
-        lines.push(b"c\r\nd", |line| out.push(line.to_owned()));
-        lines.finish(|line| out.push(line.to_owned()));
-        assert_eq!(out, vec!["a", "bc", "d"]);
     }
 }

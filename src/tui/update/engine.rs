@@ -15,7 +15,7 @@ pub(super) fn on_event(app: &mut App, event: Event) -> Vec<Command> {
     for (node, text) in describe(&event.kind) {
         let kind = match &event.kind {
             EventKind::Output { stream, .. } => LogKind::from(*stream),
-            EventKind::Warning { .. } => LogKind::Warning,
+            EventKind::Warning { .. } | EventKind::OutputDropped { .. } => LogKind::Warning,
             EventKind::Error { .. } => LogKind::Error,
             EventKind::StepFinished { status, .. } if *status != StepStatus::Ok => LogKind::Error,
             _ => LogKind::Info,
@@ -161,7 +161,7 @@ pub(super) fn on_event(app: &mut App, event: Event) -> Vec<Command> {
             }
         }
         EventKind::Error { message, .. } => app.notify(message, true),
-        EventKind::Output { .. } | EventKind::Warning { .. } => {}
+        EventKind::Output { .. } | EventKind::OutputDropped { .. } | EventKind::Warning { .. } => {}
         EventKind::OperationFinished { outcome, .. } => {
             if let Some(cluster) = &mut app.cluster {
                 cluster.status = match outcome {
