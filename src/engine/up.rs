@@ -29,6 +29,8 @@ impl Engine {
         let loaded = LoadedSpec {
             spec: record.spec.clone(),
             path: std::path::PathBuf::from(&record.spec_path),
+            // The file may have changed since: no positions for a recorded spec.
+            positions: Default::default(),
         };
         self.start(OperationKind::Validate, cluster);
         let (validators, _) = self.validate(&loaded);
