@@ -69,12 +69,12 @@ mod tests {
                 .unwrap_or_default()
         };
         assert_eq!(at("backend.kind"), (3, 9));
-        assert_eq!(at("backend.options.rooot"), (4, 22));
-        assert_eq!(at("node_groups[0].roles[0]"), (6, 35));
+        assert_eq!(at("backend.options.rooot"), (4, 21));
+        assert_eq!(at("node_groups[0].roles[0]"), (6, 34));
         assert_eq!(at("node_groups[1].name"), (7, 11));
         assert_eq!(at("node_groups[1].count"), (8, 12));
         assert_eq!(at("node_groups[1].options.hosts"), (7, 5));
-        assert_eq!(at("checks.debuggers[0].roles[0]"), (11, 27));
+        assert_eq!(at("checks.debuggers[0].roles[0]"), (11, 25));
         assert_eq!(positions.get("node_groups[1].options"), None);
         assert_eq!(at("nowhere"), (0, 0));
         let location = positions.source_location("backend.kind").expect("located");
