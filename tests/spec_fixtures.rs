@@ -125,7 +125,10 @@ fn json_agrees_with_text(deck: &Deck, spec: &Path, text_output: &str) -> Vec<Str
             spec.display()
         ));
     }
-    let outcomes = document["validators"].as_array().cloned().unwrap_or_default();
+    let outcomes = document["validators"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut lines = Vec::new();
     for outcome in &outcomes {
         let (name, status, message) = (

@@ -55,13 +55,12 @@ impl SpecPositions {
 mod tests {
     use std::path::Path;
 
-    use super::*;
+    use super::super::decode::decode_with_positions;
 
     #[test]
     fn every_element_has_its_place_and_a_missing_one_falls_back_to_its_parent() {
         let text = "name: demo\nbackend:\n  kind: mars\n  options: { rooot: /x }\nnode_groups:\n  - { name: a, count: 1, roles: [r] }\n  - name: a\n    count: 0\nchecks:\n  debuggers:\n    - { name: d, roles: agnet, run: \"true\" }\n";
-        let (_, positions) =
-            super::super::decode::decode_with_positions(text, Path::new("s.yaml")).expect("parses");
+        let (_, positions) = decode_with_positions(text, Path::new("s.yaml")).expect("parses");
         let at = |field: &str| {
             positions
                 .nearest(field)
