@@ -26,11 +26,18 @@ impl Engine {
     /// Runs the validators again on an existing cluster's recorded spec.
     pub async fn revalidate(&self, cluster: &str) -> Result<OperationReport, EngineError> {
         let record = self.store.load(cluster)?;
+        let path = std::path::PathBuf::from(&record.spec_path);
+        // Findings point into the spec file only while it still says what
+        // was recorded; once edited, its positions would point elsewhere.
+        let positions = LoadedSpec::from_file(&path)
+            .ok()
+            .filter(|file| file.spec == record.spec)
+            .map(|file| file.positions)
+            .unwrap_or_default();
         let loaded = LoadedSpec {
             spec: record.spec.clone(),
-            path: std::path::PathBuf::from(&record.spec_path),
-            // The file may have changed since: no positions for a recorded spec.
-            positions: Default::default(),
+            path,
+            positions,
         };
         self.start(OperationKind::Validate, cluster);
         let (validators, _) = self.validate(&loaded);
