@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::backend::{Backend, resolve_options};
-use crate::model::ValidatorOutcome;
+use crate::model::{CheckStatus, ValidatorOutcome};
 use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec};
 
 fn outcome(name: &str, passed: bool, message: impl Into<String>) -> ValidatorOutcome {
@@ -108,7 +108,7 @@ fn checks(loaded: &LoadedSpec, backend: Result<&dyn Backend, &str>) -> Vec<Valid
     }
     for (index, validator) in spec.checks.validators.iter().enumerate() {
         let mut result = declared(loaded, backend, validator);
-        if result.status != crate::model::CheckStatus::Pass {
+        if result.status != CheckStatus::Pass {
             result.field = Some(format!("checks.validators[{index}]"));
         }
         results.push(result);
