@@ -235,7 +235,11 @@ pub fn summary_lines(summary: &Summary) -> Vec<String> {
             failed_validators.len()
         ));
         for outcome in failed_validators {
-            lines.push(format!("    FAIL {}: {}", outcome.name, outcome.message));
+            lines.push(format!(
+                "    FAIL {}: {}",
+                outcome.name,
+                outcome.located_message()
+            ));
         }
     }
     for result in &summary.results {

@@ -106,3 +106,47 @@ async fn destroy_one_node_then_revalidate_then_destroy_the_rest() {
         "up and revalidate both report validators"
     );
 }
+
+#[tokio::test]
+async fn revalidate_points_into_the_spec_file_only_while_it_is_unchanged() {
+    let dir = tempfile::tempdir().expect("dir");
+    let loaded = spec(dir.path());
+    let store = StateStore::new(dir.path().join("state"));
+    let (sink, _events) = EventSink::channel();
+    let engine = Engine::new(store.clone(), sink, CancellationToken::new());
+    assert_eq!(
+        engine.up(&loaded).await.expect("up").outcome,
+        Outcome::Succeeded
+    );
+    std::fs::remove_file(dir.path().join("install.sh")).expect("remove installer");
+    let install_failure = |report: clusterdeck::engine::OperationReport| {
+        report
+            .summary
+            .validators
+            .into_iter()
+            .find(|outcome| outcome.name == "install-source")
+            .expect("install-source ran")
+    };
+
+    let failure = install_failure(engine.revalidate("pieces").await.expect("revalidate"));
+    assert_eq!(failure.field.as_deref(), Some("install.from"));
+    let location = failure.location.expect("located in the unchanged file");
+    assert_eq!((location.line, location.column), (3, 18));
+    assert_eq!(location.file, loaded.path.display().to_string());
+
+    let edited = std::fs::read_to_string(&loaded.path)
+        .expect("spec")
+        .replace("min: 1", "min: 2");
+    std::fs::write(&loaded.path, edited).expect("edit spec");
+    let failure = install_failure(engine.revalidate("pieces").await.expect("revalidate"));
+    assert_eq!(failure.field.as_deref(), Some("install.from"));
+    assert_eq!(
+        failure.location, None,
+        "the edited file says something else"
+    );
+
+    assert_eq!(
+        engine.destroy("pieces").await.expect("destroy").outcome,
+        Outcome::Succeeded
+    );
+}

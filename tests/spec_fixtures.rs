@@ -1,5 +1,6 @@
 //! Spec fixtures: every invalid spec is paired with the exact error text it
-//! must produce, and every rejected spec with the validator failures it must show.
+//! must produce, and every rejected spec with the exact `validate` output it
+//! must give: every validator, each failure at its file:line:col, and no plan.
 
 mod common;
 
@@ -21,11 +22,15 @@ fn fixtures(dir: &str) -> Vec<std::path::PathBuf> {
 }
 
 fn validate(deck: &Deck, spec: &Path) -> std::process::Output {
+    validate_as(deck, spec, "text")
+}
+
+fn validate_as(deck: &Deck, spec: &Path, output: &str) -> std::process::Output {
     let name = spec
         .file_name()
         .and_then(|name| name.to_str())
         .expect("name");
-    deck.command(&["validate", name])
+    deck.command(&["--output", output, "validate", name])
         .current_dir(spec.parent().expect("dir"))
         .output()
         .expect("run validate")
@@ -67,14 +72,13 @@ fn rejected_specs_fail_their_validators_and_create_nothing() {
                 output.status.code()
             ));
         }
-        for line in expected.lines().filter(|line| !line.trim().is_empty()) {
-            if !stdout.lines().any(|got| got == line) {
-                mismatches.push(format!(
-                    "{}: missing line {line:?} in\n{stdout}",
-                    spec.display()
-                ));
-            }
+        if stdout != expected {
+            mismatches.push(format!(
+                "{}:\n--- expected\n{expected}--- got\n{stdout}",
+                spec.display()
+            ));
         }
+        mismatches.extend(json_agrees_with_text(&deck, &spec, &stdout));
         // `up` refuses the same spec before creating anything.
         let name = spec
             .file_name()
@@ -103,6 +107,64 @@ fn rejected_specs_fail_their_validators_and_create_nothing() {
                 .is_none(),
         "a rejected spec left state behind"
     );
+}
+
+/// The JSON view of a rejected spec has no plan, and holds the same outcomes
+/// as the text: each failure with its field and location, which read back as
+/// the text line.
+fn json_agrees_with_text(deck: &Deck, spec: &Path, text_output: &str) -> Vec<String> {
+    let output = validate_as(deck, spec, "json");
+    let document: serde_json::Value = match serde_json::from_slice(&output.stdout) {
+        Ok(document) => document,
+        Err(err) => return vec![format!("{}: JSON: {err}", spec.display())],
+    };
+    let mut problems = Vec::new();
+    if document["valid"] != false || !document["plan"].is_null() {
+        problems.push(format!(
+            "{}: JSON must say invalid with no plan: {document}",
+            spec.display()
+        ));
+    }
+    let outcomes = document["validators"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut lines = Vec::new();
+    for outcome in &outcomes {
+        let (name, status, message) = (
+            outcome["name"].as_str().unwrap_or_default(),
+            outcome["status"].as_str().unwrap_or_default(),
+            outcome["message"].as_str().unwrap_or_default(),
+        );
+        if status == "pass" {
+            lines.push(format!("  pass {name}: {message}"));
+            continue;
+        }
+        let at = &outcome["location"];
+        if !outcome["field"].is_string() || !at["line"].is_u64() || !at["column"].is_u64() {
+            problems.push(format!(
+                "{}: failure without field and location: {outcome}",
+                spec.display()
+            ));
+        }
+        lines.push(format!(
+            "  FAIL {name}: {}:{}:{}: {message}",
+            at["file"].as_str().unwrap_or_default(),
+            at["line"],
+            at["column"]
+        ));
+    }
+    let text_lines: Vec<&str> = text_output
+        .lines()
+        .filter(|line| line.starts_with("  "))
+        .collect();
+    if lines != text_lines {
+        problems.push(format!(
+            "{}: JSON outcomes {lines:#?} differ from the text {text_lines:#?}",
+            spec.display()
+        ));
+    }
+    problems
 }
 
 #[test]

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use crate::model::{Capabilities, OptionSpec, OptionType};
-pub use options::resolve_options;
+pub use options::{OptionProblem, OptionProblems, resolve_options};
 
 use crate::model::{Node, ValidatorOutcome};
 use crate::spec::ClusterSpec;
@@ -68,7 +68,9 @@ pub trait Backend: Send + Sync {
     fn capabilities(&self) -> Capabilities;
     fn option_schema(&self) -> Vec<OptionSpec>;
 
-    /// The backend's own checks of a spec, beyond its option schema.
+    /// The backend's own checks of a spec, beyond its option schema: one
+    /// outcome per problem, with `field` naming the spec element it is about
+    /// (`ValidatorOutcome::failed_at`) so the finding can show its position.
     fn validate(&self, _spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
         Vec::new()
     }

@@ -7,30 +7,66 @@ use serde_json::Value;
 
 use crate::model::OptionSpec;
 
+/// One problem with one option: its name says where in `backend.options`
+/// the problem is, so a validator can point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionProblem {
+    pub option: String,
+    pub message: String,
+}
+
+/// Every problem found with a set of options, in the order found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionProblems(pub Vec<OptionProblem>);
+
+impl std::fmt::Display for OptionProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, problem) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            f.write_str(&problem.message)?;
+        }
+        Ok(())
+    }
+}
+
 /// Options with defaults filled in, or every problem found.
 pub fn resolve_options(
     schema: &[OptionSpec],
     given: &BTreeMap<String, Value>,
-) -> Result<BTreeMap<String, Value>, Vec<String>> {
+) -> Result<BTreeMap<String, Value>, OptionProblems> {
     let mut problems = Vec::new();
+    let mut problem = |option: &str, message: String| {
+        problems.push(OptionProblem {
+            option: option.to_owned(),
+            message,
+        });
+    };
     let mut resolved = BTreeMap::new();
     for (name, value) in given {
         match schema.iter().find(|option| &option.name == name) {
             None => {
                 let known: Vec<&str> = schema.iter().map(|option| option.name.as_str()).collect();
-                problems.push(if known.is_empty() {
-                    format!("unknown option {name:?}: this backend takes no options")
-                } else {
-                    format!(
-                        "unknown option {name:?}; known options: {}",
-                        known.join(", ")
-                    )
-                });
+                problem(
+                    name,
+                    if known.is_empty() {
+                        format!("unknown option {name:?}: this backend takes no options")
+                    } else {
+                        format!(
+                            "unknown option {name:?}; known options: {}",
+                            known.join(", ")
+                        )
+                    },
+                );
             }
-            Some(option) if !option.kind.accepts(value) => problems.push(format!(
-                "option {name:?} must be {}, found {value}",
-                option.kind.describe()
-            )),
+            Some(option) if !option.kind.accepts(value) => problem(
+                name,
+                format!(
+                    "option {name:?} must be {}, found {value}",
+                    option.kind.describe()
+                ),
+            ),
             Some(_) => {
                 resolved.insert(name.clone(), value.clone());
             }
@@ -44,19 +80,22 @@ pub fn resolve_options(
             Some(default) => {
                 resolved.insert(option.name.clone(), default.clone());
             }
-            None if option.required => problems.push(format!(
-                "option {:?} is required ({}): {}",
-                option.name,
-                option.kind.describe(),
-                option.description
-            )),
+            None if option.required => problem(
+                &option.name,
+                format!(
+                    "option {:?} is required ({}): {}",
+                    option.name,
+                    option.kind.describe(),
+                    option.description
+                ),
+            ),
             None => {}
         }
     }
     if problems.is_empty() {
         Ok(resolved)
     } else {
-        Err(problems)
+        Err(OptionProblems(problems))
     }
 }
 
@@ -85,13 +124,31 @@ mod tests {
             ("imag".to_owned(), json!("x")),
         ]);
         let problems = resolve_options(&schema(), &given).expect_err("invalid");
+        let named: Vec<(&str, &str)> = problems
+            .0
+            .iter()
+            .map(|problem| (problem.option.as_str(), problem.message.as_str()))
+            .collect();
         assert_eq!(
-            problems,
+            named,
             vec![
-                "option \"cpus\" must be a whole number, found \"two\"",
-                "unknown option \"imag\"; known options: image, cpus",
-                "option \"image\" is required (a string): node image",
+                (
+                    "cpus",
+                    "option \"cpus\" must be a whole number, found \"two\""
+                ),
+                (
+                    "imag",
+                    "unknown option \"imag\"; known options: image, cpus"
+                ),
+                (
+                    "image",
+                    "option \"image\" is required (a string): node image"
+                ),
             ]
+        );
+        assert_eq!(
+            problems.to_string(),
+            format!("{}; {}; {}", named[0].1, named[1].1, named[2].1)
         );
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{
     Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec, OptionType,
 };
-use crate::model::{CheckStatus, Node, NodeState, ValidatorOutcome};
+use crate::model::{Node, NodeState, ValidatorOutcome};
 use crate::spec::ClusterSpec;
 use crate::state::OutstandingResource;
 use crate::transport::Transport;
@@ -182,42 +182,61 @@ impl Backend for SshBackend {
     }
 
     fn validate(&self, spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
+        const NAME: &str = "ssh-hosts";
         let mut problems = Vec::new();
-        for group in &spec.node_groups {
+        for (index, group) in spec.node_groups.iter().enumerate() {
+            let field = format!("node_groups[{index}].options.{HOSTS}");
             match hosts(&group.options) {
-                None => problems.push(format!(
+                None => problems.push(ValidatorOutcome::failed_at(NAME, field, format!(
                     "group {} needs options.hosts: a list of \"[user@]host[:port]\" (or ssh config aliases)",
                     group.name
-                )),
-                Some(hosts) if hosts.len() != group.count as usize => problems.push(format!(
-                    "group {} has count {} but lists {} host(s)",
-                    group.name,
-                    group.count,
-                    hosts.len()
-                )),
+                ))),
+                Some(hosts) if hosts.len() != group.count as usize => {
+                    problems.push(ValidatorOutcome::failed_at(
+                        NAME,
+                        field,
+                        format!(
+                            "group {} has count {} but lists {} host(s)",
+                            group.name,
+                            group.count,
+                            hosts.len()
+                        ),
+                    ));
+                }
                 Some(_) => {}
             }
         }
-        let mut options = spec.backend.options.clone();
+        let options = &spec.backend.options;
+        if let Some(port) = options.get("port").and_then(Value::as_u64)
+            && !(1..=u64::from(u16::MAX)).contains(&port)
+        {
+            problems.push(ValidatorOutcome::failed_at(
+                NAME,
+                "backend.options.port",
+                format!("port must be between 1 and 65535, found {port}"),
+            ));
+        }
+        let mut options = options.clone();
         options
             .entry("host_key_policy".to_owned())
             .or_insert(json!("strict"));
         if let Err(problem) = settings(&options) {
-            problems.push(problem);
+            // The policy is the only setting that can be wrong.
+            problems.push(ValidatorOutcome::failed_at(
+                NAME,
+                "backend.options.host_key_policy",
+                problem,
+            ));
         }
-        vec![ValidatorOutcome {
-            name: "ssh-hosts".to_owned(),
-            status: if problems.is_empty() {
-                CheckStatus::Pass
-            } else {
-                CheckStatus::Fail
-            },
-            message: if problems.is_empty() {
-                "every group lists its hosts".to_owned()
-            } else {
-                problems.join("; ")
-            },
-        }]
+        if problems.is_empty() {
+            vec![ValidatorOutcome::new(
+                NAME,
+                true,
+                "every group lists its hosts",
+            )]
+        } else {
+            problems
+        }
     }
 
     /// Adopts the plan's host: nothing is created, so nothing is in the ledger.

@@ -1,5 +1,7 @@
 //! Validators: pass/fail checks of a spec that run before anything is created,
 //! each with a message that says what is wrong, as Calyptos validators did.
+//! A failed validator gives one outcome per problem, each naming the spec
+//! element it is about, so that it can be shown at its file:line:col.
 
 use std::collections::BTreeMap;
 
@@ -8,23 +10,45 @@ use crate::model::{CheckStatus, ValidatorOutcome};
 use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec};
 
 fn outcome(name: &str, passed: bool, message: impl Into<String>) -> ValidatorOutcome {
-    ValidatorOutcome {
-        name: name.to_owned(),
-        status: if passed {
-            CheckStatus::Pass
-        } else {
-            CheckStatus::Fail
-        },
-        message: message.into(),
+    ValidatorOutcome::new(name, passed, message)
+}
+
+fn failed_at(name: &str, field: impl Into<String>, message: impl Into<String>) -> ValidatorOutcome {
+    ValidatorOutcome::failed_at(name, field, message)
+}
+
+/// The problems found, or one passing outcome saying what was checked.
+fn passed_unless(
+    name: &str,
+    problems: Vec<ValidatorOutcome>,
+    passed: impl Into<String>,
+) -> Vec<ValidatorOutcome> {
+    if problems.is_empty() {
+        vec![outcome(name, true, passed)]
+    } else {
+        problems
     }
 }
 
 /// Runs the built-in validators, the backend's own, and those the spec
 /// declares. `backend` is the error text when the spec's backend is unknown.
+/// Every outcome about a spec element gets that element's location.
 pub fn run_validators(
     loaded: &LoadedSpec,
     backend: Result<&dyn Backend, &str>,
 ) -> Vec<ValidatorOutcome> {
+    let mut results = checks(loaded, backend);
+    for result in &mut results {
+        if result.location.is_none()
+            && let Some(field) = &result.field
+        {
+            result.location = loaded.positions.source_location(field);
+        }
+    }
+    results
+}
+
+fn checks(loaded: &LoadedSpec, backend: Result<&dyn Backend, &str>) -> Vec<ValidatorOutcome> {
     let spec = &loaded.spec;
     let mut results = Vec::new();
     let backend = match backend {
@@ -37,140 +61,165 @@ pub fn run_validators(
             Some(backend)
         }
         Err(problem) => {
-            results.push(outcome("backend", false, problem));
+            results.push(failed_at("backend", "backend.kind", problem));
             None
         }
     };
     if let Some(backend) = backend {
-        results.push(
-            match resolve_options(&backend.option_schema(), &spec.backend.options) {
-                Ok(_) => outcome("backend-options", true, "backend options are valid"),
-                Err(problems) => outcome("backend-options", false, problems.join("; ")),
-            },
-        );
+        let problems = match resolve_options(&backend.option_schema(), &spec.backend.options) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .0
+                .into_iter()
+                .map(|problem| {
+                    failed_at(
+                        "backend-options",
+                        format!("backend.options.{}", problem.option),
+                        problem.message,
+                    )
+                })
+                .collect(),
+        };
+        results.extend(passed_unless(
+            "backend-options",
+            problems,
+            "backend options are valid",
+        ));
     }
-    results.push(unique_names(loaded));
+    results.extend(unique_names(loaded));
     let total = spec.node_count();
-    results.push(outcome(
-        "node-count",
-        total > 0,
-        if total > 0 {
-            format!("{total} node(s) in {} group(s)", spec.node_groups.len())
-        } else {
-            "the spec creates no nodes: give at least one group a count above 0".to_owned()
-        },
-    ));
-    results.push(debugger_roles(loaded));
+    results.push(if total > 0 {
+        outcome(
+            "node-count",
+            true,
+            format!("{total} node(s) in {} group(s)", spec.node_groups.len()),
+        )
+    } else {
+        failed_at(
+            "node-count",
+            "node_groups[0].count",
+            "the spec creates no nodes: give at least one group a count above 0",
+        )
+    });
+    results.extend(debugger_roles(loaded));
     if let Some(backend) = backend {
-        if let Some(check) = install_source(loaded, backend) {
-            results.push(check);
-        }
+        results.extend(install_source(loaded, backend));
         results.extend(backend.validate(spec));
     }
-    for validator in &spec.checks.validators {
-        results.push(declared(loaded, backend, validator));
+    for (index, validator) in spec.checks.validators.iter().enumerate() {
+        let mut result = declared(loaded, backend, validator);
+        if result.status != CheckStatus::Pass {
+            result.field = Some(format!("checks.validators[{index}]"));
+        }
+        results.push(result);
     }
     results
 }
 
-fn unique_names(loaded: &LoadedSpec) -> ValidatorOutcome {
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for group in &loaded.spec.node_groups {
-        *seen.entry(group.name.as_str()).or_default() += 1;
-    }
-    let repeated: Vec<&str> = seen
-        .iter()
-        .filter(|(_, count)| **count > 1)
-        .map(|(name, _)| *name)
-        .collect();
-    if repeated.is_empty() {
-        outcome("unique-names", true, "node group names are unique")
-    } else {
-        outcome(
+/// Each repeated group name is reported at its later occurrence, naming the
+/// line of the first.
+fn unique_names(loaded: &LoadedSpec) -> Vec<ValidatorOutcome> {
+    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (index, group) in loaded.spec.node_groups.iter().enumerate() {
+        let Some(&earlier) = first.get(group.name.as_str()) else {
+            first.insert(group.name.as_str(), index);
+            continue;
+        };
+        let field = format!("node_groups[{earlier}].name");
+        let place = match loaded.positions.nearest(&field) {
+            Some(at) => format!("node_groups[{earlier}] at line {}", at.line),
+            None => format!("node_groups[{earlier}]"),
+        };
+        problems.push(failed_at(
             "unique-names",
-            false,
+            format!("node_groups[{index}].name"),
             format!(
-                "node group names must be unique; repeated: {}",
-                repeated.join(", ")
+                "node group name {:?} is already used by {place}; node group names must be unique",
+                group.name
             ),
-        )
+        ));
     }
+    passed_unless("unique-names", problems, "node group names are unique")
 }
 
-fn debugger_roles(loaded: &LoadedSpec) -> ValidatorOutcome {
+fn debugger_roles(loaded: &LoadedSpec) -> Vec<ValidatorOutcome> {
     let roles = loaded.spec.roles();
-    let unknown: Vec<String> = loaded
-        .spec
-        .checks
-        .debuggers
-        .iter()
-        .flat_map(|debugger| {
-            debugger
-                .roles
-                .iter()
-                .filter(|role| !roles.contains(role))
-                .map(|role| format!("debugger {} names role {role:?}", debugger.name))
-        })
-        .collect();
-    if unknown.is_empty() {
-        outcome("debugger-roles", true, "every debugger role exists")
-    } else {
-        outcome(
-            "debugger-roles",
-            false,
-            format!(
-                "{}, which no node group has (roles: {})",
-                unknown.join("; "),
-                roles.join(", ")
-            ),
-        )
+    let mut problems = Vec::new();
+    for (index, debugger) in loaded.spec.checks.debuggers.iter().enumerate() {
+        for (item, role) in debugger.roles.iter().enumerate() {
+            if !roles.contains(role) {
+                problems.push(failed_at(
+                    "debugger-roles",
+                    format!("checks.debuggers[{index}].roles[{item}]"),
+                    format!(
+                        "debugger {} names role {role:?}, which no node group has (roles: {})",
+                        debugger.name,
+                        roles.join(", ")
+                    ),
+                ));
+            }
+        }
     }
+    passed_unless("debugger-roles", problems, "every debugger role exists")
 }
 
-fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Option<ValidatorOutcome> {
-    let install = loaded.spec.install.as_ref()?;
+fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Vec<ValidatorOutcome> {
+    const NAME: &str = "install-source";
+    let Some(install) = loaded.spec.install.as_ref() else {
+        return Vec::new();
+    };
     let capabilities = backend.capabilities();
     let mut problems = Vec::new();
     match &install.from {
         InstallSource::Path(path) => {
             if !capabilities.install_from_path {
-                problems.push(format!(
-                    "backend {:?} cannot install from a path",
-                    backend.kind()
+                problems.push(failed_at(
+                    NAME,
+                    "install.from",
+                    format!("backend {:?} cannot install from a path", backend.kind()),
                 ));
             }
             let resolved = loaded.resolve(path);
             if !resolved.is_file() {
-                problems.push(format!("installer {} is not a file", resolved.display()));
+                problems.push(failed_at(
+                    NAME,
+                    "install.from",
+                    format!("installer {} is not a file", resolved.display()),
+                ));
             }
         }
         InstallSource::Url(url) => {
             if !capabilities.install_from_url {
-                problems.push(format!(
-                    "backend {:?} cannot install from a URL ({url}); download the installer and give its path",
-                    backend.kind()
+                problems.push(failed_at(
+                    NAME,
+                    "install.from",
+                    format!(
+                        "backend {:?} cannot install from a URL ({url}); download the installer and give its path",
+                        backend.kind()
+                    ),
                 ));
             }
         }
     }
-    for file in &install.files {
+    for (index, file) in install.files.iter().enumerate() {
         let resolved = loaded.resolve(&file.src);
         if !resolved.is_file() {
-            problems.push(format!("file to copy {} is not a file", resolved.display()));
+            problems.push(failed_at(
+                NAME,
+                format!("install.files[{index}].src"),
+                format!("file to copy {} is not a file", resolved.display()),
+            ));
         }
     }
-    Some(if problems.is_empty() {
-        outcome(
-            "install-source",
-            true,
-            format!(
-                "installer and {} file(s) to copy are present",
-                install.files.len()
-            ),
-        )
-    } else {
-        outcome("install-source", false, problems.join("; "))
-    })
+    passed_unless(
+        NAME,
+        problems,
+        format!(
+            "installer and {} file(s) to copy are present",
+            install.files.len()
+        ),
+    )
 }
 
 fn declared(

@@ -145,6 +145,10 @@ pub fn inspect(record: &ClusterRecord, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Validator outcomes, each failure at its `file:line:col`, then the plan.
+/// A spec with a failed validator gets no plan: `up` would refuse it, and a
+/// plan of an invalid spec misleads (an unknown backend's nodes are neither
+/// created nor adopted; repeated group names would give merged node names).
 pub fn validation(
     validators: &[ValidatorOutcome],
     plan: &UpPlan,
@@ -155,6 +159,7 @@ pub fn validation(
         .filter(|outcome| outcome.status != CheckStatus::Pass)
         .count();
     if json {
+        let plan = (failed == 0).then_some(plan);
         let text = json!({ "valid": failed == 0, "validators": validators, "plan": plan });
         out(&format!("{text}\n"));
     } else {
@@ -167,55 +172,14 @@ pub fn validation(
             };
             text.push_str(&format!(
                 "  {word:<4} {}: {}\n",
-                outcome.name, outcome.message
+                outcome.name,
+                outcome.located_message()
             ));
         }
-        text.push_str(&format!(
-            "plan for cluster {} on backend {}:\n",
-            plan.cluster, plan.backend
-        ));
-        let creates = backend_for(&plan.backend).is_ok_and(|backend| backend.capabilities().create);
-        let mut groups: Vec<&str> = plan.nodes.iter().map(|node| node.group.as_str()).collect();
-        groups.dedup();
-        for group in groups {
-            let members: Vec<&str> = plan
-                .nodes
-                .iter()
-                .filter(|node| node.group == group)
-                .map(|node| node.name.as_str())
-                .collect();
-            let roles = plan
-                .nodes
-                .iter()
-                .find(|node| node.group == group)
-                .map(|node| {
-                    if node.roles.is_empty() {
-                        "no roles".to_owned()
-                    } else {
-                        format!("roles: {}", node.roles.join(","))
-                    }
-                })
-                .unwrap_or_default();
-            let verb = if creates { "create" } else { "use existing" };
-            text.push_str(&format!(
-                "  {verb} {} node(s) {} ({roles})\n",
-                members.len(),
-                compact(&members)
-            ));
-        }
-        if let Some(installer) = &plan.installer {
-            text.push_str(&format!(
-                "  install {installer} on every node, once per role\n"
-            ));
-        }
-        for file in &plan.files {
-            text.push_str(&format!("  copy {file}\n"));
-        }
-        if !plan.debuggers.is_empty() {
-            text.push_str(&format!(
-                "  then run debuggers: {}\n",
-                plan.debuggers.join(", ")
-            ));
+        if failed == 0 {
+            text.push_str(&plan_text(plan));
+        } else {
+            text.push_str("not planned: the spec has errors; `up` would create nothing\n");
         }
         out(&text);
     }
@@ -224,6 +188,58 @@ pub fn validation(
     } else {
         Err(Failure::Failed(format!("{failed} validator(s) failed")))
     }
+}
+
+/// What `up` would do with a valid spec, group by group.
+fn plan_text(plan: &UpPlan) -> String {
+    let mut text = format!(
+        "plan for cluster {} on backend {}:\n",
+        plan.cluster, plan.backend
+    );
+    let creates = backend_for(&plan.backend).is_ok_and(|backend| backend.capabilities().create);
+    let mut groups: Vec<&str> = plan.nodes.iter().map(|node| node.group.as_str()).collect();
+    groups.dedup();
+    for group in groups {
+        let members: Vec<&str> = plan
+            .nodes
+            .iter()
+            .filter(|node| node.group == group)
+            .map(|node| node.name.as_str())
+            .collect();
+        let roles = plan
+            .nodes
+            .iter()
+            .find(|node| node.group == group)
+            .map(|node| {
+                if node.roles.is_empty() {
+                    "no roles".to_owned()
+                } else {
+                    format!("roles: {}", node.roles.join(","))
+                }
+            })
+            .unwrap_or_default();
+        let verb = if creates { "create" } else { "use existing" };
+        text.push_str(&format!(
+            "  {verb} {} node(s) {} ({roles})\n",
+            members.len(),
+            compact(&members)
+        ));
+    }
+    if let Some(installer) = &plan.installer {
+        text.push_str(&format!(
+            "  install {installer} on every node, once per role\n"
+        ));
+    }
+    for file in &plan.files {
+        text.push_str(&format!("  copy {file}\n"));
+    }
+    if !plan.debuggers.is_empty() {
+        text.push_str(&format!(
+            "  then run debuggers: {}\n",
+            plan.debuggers.join(", ")
+        ));
+    }
+    text
 }
 
 /// A node's roles for a table cell; none shows as `empty` rather than as a

@@ -130,7 +130,7 @@ impl Engine {
         backend: &dyn Backend,
     ) -> Result<ClusterContext, EngineError> {
         let options = resolve_options(&backend.option_schema(), &identity.options)
-            .map_err(|problems| EngineError::Invalid(problems.join("; ")))?;
+            .map_err(|problems| EngineError::Invalid(problems.to_string()))?;
         Ok(ClusterContext {
             name: identity.name.clone(),
             uid: identity.uid.clone(),

@@ -26,9 +26,18 @@ impl Engine {
     /// Runs the validators again on an existing cluster's recorded spec.
     pub async fn revalidate(&self, cluster: &str) -> Result<OperationReport, EngineError> {
         let record = self.store.load(cluster)?;
+        let path = std::path::PathBuf::from(&record.spec_path);
+        // Findings point into the spec file only while it still says what
+        // was recorded; once edited, its positions would point elsewhere.
+        let positions = LoadedSpec::from_file(&path)
+            .ok()
+            .filter(|file| file.spec == record.spec)
+            .map(|file| file.positions)
+            .unwrap_or_default();
         let loaded = LoadedSpec {
             spec: record.spec.clone(),
-            path: std::path::PathBuf::from(&record.spec_path),
+            path,
+            positions,
         };
         self.start(OperationKind::Validate, cluster);
         let (validators, _) = self.validate(&loaded);

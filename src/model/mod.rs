@@ -18,7 +18,7 @@ mod stream;
 mod summary;
 
 pub use capabilities::Capabilities;
-pub use check::{CheckKind, CheckResult, CheckStatus, ValidatorOutcome};
+pub use check::{CheckKind, CheckResult, CheckStatus, SourceLocation, ValidatorOutcome};
 pub use ids::{new_uid, now};
 pub use node::{Node, NodeState, node_name};
 pub use operation::{OperationKind, Outcome, StepStatus};

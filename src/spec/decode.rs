@@ -6,6 +6,7 @@ use saphyr::{LoadableYamlNode, MarkedYamlOwned};
 
 use super::error::{SpecError, SpecErrors, SpecLocation};
 use super::files::read_files;
+use super::positions::SpecPositions;
 use super::prescan::prescan;
 use super::secrets::check_env_references;
 use super::source::clean_text;
@@ -18,6 +19,14 @@ use super::{
 const TOP_FIELDS: &[&str] = &["name", "backend", "node_groups", "install", "checks"];
 
 pub fn decode(text: &str, origin: &Path) -> Result<ClusterSpec, SpecErrors> {
+    decode_with_positions(text, origin).map(|(spec, _)| spec)
+}
+
+/// Decodes, and records where every element of the spec is.
+pub fn decode_with_positions(
+    text: &str,
+    origin: &Path,
+) -> Result<(ClusterSpec, SpecPositions), SpecErrors> {
     let text = clean_text(text, origin)?;
     // Refuse aliases, repeated keys and deep nesting before saphyr builds a
     // tree: its loader expands aliases and keeps only the last repeated key.
@@ -63,7 +72,11 @@ pub fn decode(text: &str, origin: &Path) -> Result<ClusterSpec, SpecErrors> {
     let mut reader = Reader::new(origin);
     let spec = read_spec(&mut reader, Val::new(root, ""));
     match spec {
-        Some(spec) if reader.errors.is_empty() => Ok(spec),
+        Some(spec) if reader.errors.is_empty() => {
+            let mut positions = std::collections::BTreeMap::new();
+            reader.record_positions(Val::new(root, ""), &mut positions);
+            Ok((spec, SpecPositions::new(positions)))
+        }
         _ => {
             let mut errors = reader.errors;
             errors.sort_by_key(|error| {

@@ -6,6 +6,7 @@
 mod decode;
 mod error;
 mod files;
+mod positions;
 mod prescan;
 mod rules;
 mod secrets;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{SpecError, SpecErrors, SpecLocation};
 pub use files::is_contained_relative;
+pub use positions::SpecPositions;
 pub use prescan::MAX_NESTING;
 pub use rules::{MIN_TIMEOUT, is_valid_name};
 pub use secrets::{env_reference, process_env, resolve_env_references};
@@ -132,6 +134,9 @@ pub struct DebuggerSpec {
 pub struct LoadedSpec {
     pub spec: ClusterSpec,
     pub path: PathBuf,
+    /// Where each element of `spec` is in the file, for validator findings.
+    /// Kept beside the spec, not in it: the spec is stored in records.
+    pub positions: SpecPositions,
 }
 
 impl LoadedSpec {
@@ -139,10 +144,11 @@ impl LoadedSpec {
     /// Only a regular UTF-8 file of at most [`MAX_SPEC_BYTES`] is read.
     pub fn from_file(path: &Path) -> Result<Self, SpecErrors> {
         let text = source::read_spec_text(path)?;
-        let spec = parse(&text, path)?;
+        let (spec, positions) = decode::decode_with_positions(&text, path)?;
         Ok(Self {
             spec,
             path: path.to_path_buf(),
+            positions,
         })
     }
 

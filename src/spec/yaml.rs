@@ -104,6 +104,32 @@ impl Reader {
             .push(SpecError::at(location, val.path(), message.into()));
     }
 
+    /// Records the location of `val` and of everything inside it, by field
+    /// path, the same paths errors use.
+    pub fn record_positions(&mut self, val: Val<'_>, out: &mut BTreeMap<String, SpecLocation>) {
+        out.insert(val.path.to_owned(), self.location(val.node));
+        match val.data() {
+            YamlDataOwned::Mapping(mapping) => {
+                for (key, value) in mapping {
+                    if let Some(location) = self.known_location(key) {
+                        self.key_locations.insert(node_address(value), location);
+                    }
+                    if let Some(name) = scalar_text(key) {
+                        let path = join(val.path, &name);
+                        self.record_positions(Val::new(value, &path), out);
+                    }
+                }
+            }
+            YamlDataOwned::Sequence(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let path = format!("{}[{index}]", val.path);
+                    self.record_positions(Val::new(item, &path), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Reads a mapping; `None` (with an error) if the node is something else.
     pub fn map<'n>(&mut self, val: Val<'n>) -> Option<MapView<'n>> {
         match val.data() {

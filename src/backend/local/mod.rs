@@ -16,7 +16,7 @@ pub use sweep::{labelled_pids, stop_labelled};
 use super::{
     Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec, OptionType,
 };
-use crate::model::{CheckStatus, Node, NodeState, ValidatorOutcome};
+use crate::model::{Node, NodeState, ValidatorOutcome};
 use crate::spec::ClusterSpec;
 use crate::state::{OutstandingResource, ensure_private_dir};
 use crate::transport::{LocalTransport, Transport};
@@ -94,11 +94,11 @@ impl Backend for LocalBackend {
             .get("root")
             .and_then(|root| root.as_str());
         match root {
-            Some(root) if !Path::new(root).is_absolute() => vec![ValidatorOutcome {
-                name: "local-root".to_owned(),
-                status: CheckStatus::Fail,
-                message: format!("backend option root must be an absolute path, found {root:?}"),
-            }],
+            Some(root) if !Path::new(root).is_absolute() => vec![ValidatorOutcome::failed_at(
+                "local-root",
+                "backend.options.root",
+                format!("backend option root must be an absolute path, found {root:?}"),
+            )],
             _ => Vec::new(),
         }
     }
