@@ -25,11 +25,11 @@ fn dashboard_up_navigate_run_debug_quit() {
     assert!(screen.contains("validators 8/8"), "{screen}");
     assert!(screen.contains("[running]"), "{screen}");
 
-    // After up the backend is known (from the refreshed record), so :scale
-    // names it; extra words are refused with the usage.
+    // :scale goes to the engine, which refuses a size out of range;
+    // extra words are refused with the usage.
     tmux.keys(&[":"]);
-    tmux.type_line("scale agents 99");
-    tmux.wait_for("backend local cannot scale (it can: create, destroy");
+    tmux.type_line("scale agents 10001");
+    tmux.wait_for("10001 is out of range");
     tmux.keys(&[":"]);
     tmux.type_line("debug extra args");
     tmux.wait_for("usage: debug");

@@ -300,6 +300,7 @@ fn command_line_starts_operations_and_reports_errors() {
             cluster: "demo".into(),
             target: Target::Role("agent".into()),
             command: "uptime".into(),
+            timeout: None,
         })]
     );
     assert_eq!(app.running, Some(OperationKind::Run));
