@@ -27,7 +27,10 @@ fn a_healthy_state_directory_passes() {
     let (code, out) = doctor(&deck, &[]);
     assert_eq!(code, Some(0), "{out}");
     for check in ["state-dir", "permissions", "writable", "records", "locks"] {
-        assert!(out.contains(&format!("doctor {check}: pass")), "{check}: {out}");
+        assert!(
+            out.contains(&format!("doctor {check}: pass")),
+            "{check}: {out}"
+        );
     }
     // With a spec, its backend and validators are checked too.
     let (code, out) = doctor(&deck, &["examples/quickstart.yaml"]);

@@ -16,7 +16,10 @@ fn gc_lists_a_damaged_cluster_then_removes_it_with_yes() {
     assert!(dry.status.success(), "{}", text(&dry.stderr));
     let out = text(&dry.stdout);
     assert!(out.contains("broken"), "{out}");
-    assert!(out.contains("`clusterdeck gc --yes` destroys what it left"), "{out}");
+    assert!(
+        out.contains("`clusterdeck gc --yes` destroys what it left"),
+        "{out}"
+    );
     assert!(cluster.exists(), "a dry run removes nothing");
 
     let apply = deck.run(&["gc", "--yes"]);

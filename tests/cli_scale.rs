@@ -118,7 +118,10 @@ fn quickstart_scales_up_and_down_and_destroy_leaves_nothing() {
         node_names(&record),
         vec!["masters-1", "agents-1", "agents-2"]
     );
-    for dir in every_dir.iter().filter(|dir| !node_dirs(&record).contains(dir)) {
+    for dir in every_dir
+        .iter()
+        .filter(|dir| !node_dirs(&record).contains(dir))
+    {
         assert!(!Path::new(dir).exists(), "{dir} remains");
         assert!(labelled_pids(NODE_DIR_ENV, dir).is_empty(), "{dir} runs");
     }
@@ -126,7 +129,11 @@ fn quickstart_scales_up_and_down_and_destroy_leaves_nothing() {
     // The same size again is nothing to do.
     let same = deck.run(&["scale", "quickstart", "agents", "2"]);
     assert!(same.status.success(), "{}", text(&same.stderr));
-    assert!(text(&same.stdout).contains("nothing to do"), "{}", text(&same.stdout));
+    assert!(
+        text(&same.stdout).contains("nothing to do"),
+        "{}",
+        text(&same.stdout)
+    );
 
     // Refusals are bad input: exit 2, nothing touched.
     let too_many = deck.run(&["scale", "quickstart", "agents", "10001"]);
@@ -172,6 +179,10 @@ fn quickstart_scales_up_and_down_and_destroy_leaves_nothing() {
     }
     std::fs::write(&record_path, original).expect("restore");
 
-    deck.destroy_leaves_nothing("quickstart", &uid, &every_dir.into_iter().collect::<Vec<_>>());
+    deck.destroy_leaves_nothing(
+        "quickstart",
+        &uid,
+        &every_dir.into_iter().collect::<Vec<_>>(),
+    );
     assert!(labelled(&uid).is_empty());
 }

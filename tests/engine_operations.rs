@@ -132,7 +132,10 @@ impl Setup {
     async fn execute(
         &self,
         operation: Operation,
-    ) -> (Result<clusterdeck::engine::OperationReport, EngineError>, Vec<Event>) {
+    ) -> (
+        Result<clusterdeck::engine::OperationReport, EngineError>,
+        Vec<Event>,
+    ) {
         let (sink, mut receiver) = EventSink::channel();
         let engine = Engine::new(self.store.clone(), sink, CancellationToken::new())
             .with_registry(self.registry.clone());
@@ -217,7 +220,11 @@ async fn execute_routes_each_operation_to_the_injected_backend() {
         let kind = operation.kind();
         let (result, events) = setup.execute(operation.clone()).await;
         let report = result.unwrap_or_else(|err| panic!("{operation:?}: {err}"));
-        assert_eq!(report.outcome, Outcome::Succeeded, "{operation:?}: {report:?}");
+        assert_eq!(
+            report.outcome,
+            Outcome::Succeeded,
+            "{operation:?}: {report:?}"
+        );
         assert_eq!(started_kind(&events), Some(kind), "{operation:?}");
         let mut calls = setup.calls();
         if kind == OperationKind::Scale || kind == OperationKind::Up {
@@ -235,7 +242,10 @@ async fn execute_routes_each_operation_to_the_injected_backend() {
                 .iter()
                 .filter(|node| node.state != clusterdeck::model::NodeState::Destroyed)
                 .count();
-            assert_eq!(record.group_size("w"), Some(u32::try_from(live).expect("fits")));
+            assert_eq!(
+                record.group_size("w"),
+                Some(u32::try_from(live).expect("fits"))
+            );
         }
     }
     // destroy-node keeps the record's group size true as well.
@@ -244,7 +254,9 @@ async fn execute_routes_each_operation_to_the_injected_backend() {
         Some(0)
     );
 
-    let (result, events) = setup.execute(Operation::Destroy { cluster: cluster() }).await;
+    let (result, events) = setup
+        .execute(Operation::Destroy { cluster: cluster() })
+        .await;
     assert_eq!(result.expect("destroy").outcome, Outcome::Succeeded);
     assert_eq!(started_kind(&events), Some(OperationKind::Destroy));
     assert!(setup.store.try_load("grow").expect("read").is_none());
@@ -274,12 +286,18 @@ async fn scale_is_refused_before_anything_is_touched() {
 
     let (result, events) = setup.execute(scale("nosuch", "w", 3)).await;
     assert!(
-        matches!(result, Err(EngineError::State(StateError::UnknownCluster { .. }))),
+        matches!(
+            result,
+            Err(EngineError::State(StateError::UnknownCluster { .. }))
+        ),
         "{result:?}"
     );
     assert!(events.is_empty());
     let (result, _) = setup.execute(scale("grow", "db", 3)).await;
-    assert_eq!(invalid(result), "cluster grow has no group \"db\"; groups: w");
+    assert_eq!(
+        invalid(result),
+        "cluster grow has no group \"db\"; groups: w"
+    );
     let (result, _) = setup.execute(scale("grow", "w", 10_001)).await;
     assert_eq!(
         invalid(result),
@@ -296,7 +314,10 @@ async fn scale_is_refused_before_anything_is_touched() {
         &event.kind,
         EventKind::Warning { message, .. } if message.contains("nothing to do")
     )));
-    assert!(setup.calls().is_empty(), "no refused scale reached the backend");
+    assert!(
+        setup.calls().is_empty(),
+        "no refused scale reached the backend"
+    );
     let record = setup.store.load("grow").expect("record");
     assert_eq!(record.group_size("w"), Some(2));
     assert_eq!(record.nodes.len(), 2);
@@ -336,7 +357,10 @@ async fn scale_on_existing_machines_is_refused_by_the_ssh_backend() {
     );
     store.save(&record).expect("save");
     // Read back, an ssh record has its group's size from its spec.
-    assert_eq!(store.load("fleet").expect("load").group_size("hosts"), Some(2));
+    assert_eq!(
+        store.load("fleet").expect("load").group_size("hosts"),
+        Some(2)
+    );
 
     let (sink, _events) = EventSink::channel();
     let engine = Engine::new(store, sink, CancellationToken::new());
@@ -348,10 +372,7 @@ async fn scale_on_existing_machines_is_refused_by_the_ssh_backend() {
         })
         .await;
     let message = invalid(result);
-    assert!(
-        message.starts_with("backend ssh cannot scale"),
-        "{message}"
-    );
+    assert!(message.starts_with("backend ssh cannot scale"), "{message}");
     assert_eq!(
         engine.capabilities("ssh").map(|caps| caps.scale),
         Some(false)

@@ -51,7 +51,9 @@ impl Registry {
 
     /// What a kind of backend can do; `None` for an unknown kind.
     pub fn capabilities(&self, kind: &str) -> Option<Capabilities> {
-        self.backends.get(kind).map(|backend| backend.capabilities())
+        self.backends
+            .get(kind)
+            .map(|backend| backend.capabilities())
     }
 }
 
@@ -79,10 +81,16 @@ mod tests {
         let registry = Registry::builtin();
         assert_eq!(registry.kinds(), vec!["local", "ssh"]);
         assert_eq!(
-            registry.get("local").map(|backend| backend.kind().to_owned()),
+            registry
+                .get("local")
+                .map(|backend| backend.kind().to_owned()),
             Ok("local".to_owned())
         );
-        assert!(registry.capabilities("local").is_some_and(|caps| caps.scale));
+        assert!(
+            registry
+                .capabilities("local")
+                .is_some_and(|caps| caps.scale)
+        );
         assert!(registry.capabilities("ssh").is_some_and(|caps| !caps.scale));
         assert_eq!(registry.capabilities("docker"), None);
         assert_eq!(

@@ -101,7 +101,13 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             operate(store()?, cli.parallel, json, operation).await
         }
         Command::Stop { name } => {
-            operate(store()?, cli.parallel, json, Operation::Stop { cluster: name }).await
+            operate(
+                store()?,
+                cli.parallel,
+                json,
+                Operation::Stop { cluster: name },
+            )
+            .await
         }
         Command::Start { name } => {
             operate(

@@ -167,7 +167,7 @@ pub enum Command {
         /// The cluster's name
         name: String,
     },
-    /// Find what clusters that are gone left behind (damaged state, interrupted destroys); remove it with --yes
+    /// List what broken clusters left behind (damaged state, interrupted destroys); --yes removes it
     Gc {
         /// Destroy what is found instead of only listing it
         #[arg(long)]

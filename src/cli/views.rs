@@ -116,10 +116,7 @@ pub fn inspect(record: &ClusterRecord, json: bool, registry: &Registry) -> Resul
         .map(|size| format!("{} {}", size.name, size.count))
         .collect();
     // Under `updated`, before the blank line that ends the header.
-    text.insert_str(
-        text.len() - 1,
-        &format!("groups   {}\n", sizes.join(", ")),
-    );
+    text.insert_str(text.len() - 1, &format!("groups   {}\n", sizes.join(", ")));
     text.push_str(&format!(
         "{:<16} {:<12} {:<20} {:<9} {}\n",
         "NODE", "GROUP", "ROLES", "STATE", "ADDRESS"

@@ -23,9 +23,9 @@ use tokio_util::sync::CancellationToken;
 pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
 pub use operation::Operation;
-pub use scale::MAX_GROUP_SIZE;
 pub use plan::{UpPlan, node_env, plan_nodes};
 pub use remote::Target;
+pub use scale::MAX_GROUP_SIZE;
 pub use sink::EventSink;
 pub use up::validate_with;
 

@@ -14,33 +14,54 @@ use crate::state::ClusterStatus;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {
     /// Create a cluster from a spec file.
-    Up { spec: PathBuf },
+    Up {
+        spec: PathBuf,
+    },
     /// Record a cluster of existing machines (a backend that cannot create)
     /// without installing or checking, so it can be attached to.
-    Adopt { spec: PathBuf },
+    Adopt {
+        spec: PathBuf,
+    },
     /// Grow or shrink one group to `count` nodes.
     Scale {
         cluster: String,
         group: String,
         count: u32,
     },
-    Stop { cluster: String },
-    Start { cluster: String },
-    Destroy { cluster: String },
-    DestroyNode { cluster: String, node: String },
+    Stop {
+        cluster: String,
+    },
+    Start {
+        cluster: String,
+    },
+    Destroy {
+        cluster: String,
+    },
+    DestroyNode {
+        cluster: String,
+        node: String,
+    },
     Run {
         cluster: String,
         target: Target,
         command: String,
         timeout: Option<Duration>,
     },
-    Debug { cluster: String },
+    Debug {
+        cluster: String,
+    },
     /// Re-run the validators on a cluster's recorded spec.
-    Validate { cluster: String },
+    Validate {
+        cluster: String,
+    },
     /// List what clusters that are gone left behind; remove it with `apply`.
-    Gc { apply: bool },
+    Gc {
+        apply: bool,
+    },
     /// Check the state directory (and, with a spec, its backend).
-    Doctor { spec: Option<PathBuf> },
+    Doctor {
+        spec: Option<PathBuf>,
+    },
 }
 
 impl Operation {
@@ -154,8 +175,20 @@ mod tests {
     fn each_operation_names_its_own_kind_and_cluster() {
         let cluster = || "demo".to_owned();
         let cases = [
-            (Operation::Up { spec: "a.yaml".into() }, OperationKind::Up, None),
-            (Operation::Adopt { spec: "a.yaml".into() }, OperationKind::Up, None),
+            (
+                Operation::Up {
+                    spec: "a.yaml".into(),
+                },
+                OperationKind::Up,
+                None,
+            ),
+            (
+                Operation::Adopt {
+                    spec: "a.yaml".into(),
+                },
+                OperationKind::Up,
+                None,
+            ),
             (
                 Operation::Scale {
                     cluster: cluster(),
@@ -165,9 +198,21 @@ mod tests {
                 OperationKind::Scale,
                 Some("demo"),
             ),
-            (Operation::Stop { cluster: cluster() }, OperationKind::Stop, Some("demo")),
-            (Operation::Start { cluster: cluster() }, OperationKind::Start, Some("demo")),
-            (Operation::Destroy { cluster: cluster() }, OperationKind::Destroy, Some("demo")),
+            (
+                Operation::Stop { cluster: cluster() },
+                OperationKind::Stop,
+                Some("demo"),
+            ),
+            (
+                Operation::Start { cluster: cluster() },
+                OperationKind::Start,
+                Some("demo"),
+            ),
+            (
+                Operation::Destroy { cluster: cluster() },
+                OperationKind::Destroy,
+                Some("demo"),
+            ),
             (
                 Operation::DestroyNode {
                     cluster: cluster(),
@@ -186,10 +231,22 @@ mod tests {
                 OperationKind::Run,
                 Some("demo"),
             ),
-            (Operation::Debug { cluster: cluster() }, OperationKind::Debug, Some("demo")),
-            (Operation::Validate { cluster: cluster() }, OperationKind::Validate, Some("demo")),
+            (
+                Operation::Debug { cluster: cluster() },
+                OperationKind::Debug,
+                Some("demo"),
+            ),
+            (
+                Operation::Validate { cluster: cluster() },
+                OperationKind::Validate,
+                Some("demo"),
+            ),
             (Operation::Gc { apply: false }, OperationKind::Gc, None),
-            (Operation::Doctor { spec: None }, OperationKind::Doctor, None),
+            (
+                Operation::Doctor { spec: None },
+                OperationKind::Doctor,
+                None,
+            ),
         ];
         let mut kinds = Vec::new();
         for (operation, kind, name) in &cases {

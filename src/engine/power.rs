@@ -29,11 +29,7 @@ impl Engine {
         self.power(cluster, Power::Start).await
     }
 
-    async fn power(
-        &self,
-        cluster: &str,
-        action: Power,
-    ) -> Result<OperationReport, EngineError> {
+    async fn power(&self, cluster: &str, action: Power) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
         let record = self.store.load(cluster)?;
         let verb = match action {

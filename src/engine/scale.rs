@@ -17,9 +17,17 @@ pub const MAX_GROUP_SIZE: u32 = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum ScaleStep {
     /// The group already has that many nodes.
-    Nothing { current: u32 },
-    Grow { current: u32, add: u32 },
-    Shrink { current: u32, remove: u32 },
+    Nothing {
+        current: u32,
+    },
+    Grow {
+        current: u32,
+        add: u32,
+    },
+    Shrink {
+        current: u32,
+        remove: u32,
+    },
 }
 
 impl Engine {
@@ -54,8 +62,14 @@ impl Engine {
                 record.set_group_size(group, count);
                 // What exists is recorded before anything else can fail.
                 self.store.save(&record)?;
-                self.install_new(backend.as_ref(), &ctx, &mut record, &new_names, &mut summary)
-                    .await;
+                self.install_new(
+                    backend.as_ref(),
+                    &ctx,
+                    &mut record,
+                    &new_names,
+                    &mut summary,
+                )
+                .await;
                 let debuggers = record.spec.checks.debuggers.clone();
                 if !debuggers.is_empty() && !self.cancel.is_cancelled() {
                     // On the whole cluster: a new node changes what the
@@ -122,7 +136,11 @@ impl Engine {
         count: u32,
     ) -> Result<ScaleStep, EngineError> {
         if record.group_size(group).is_none() {
-            let known: Vec<&str> = record.groups.iter().map(|size| size.name.as_str()).collect();
+            let known: Vec<&str> = record
+                .groups
+                .iter()
+                .map(|size| size.name.as_str())
+                .collect();
             return Err(EngineError::Invalid(format!(
                 "cluster {} has no group {group:?}; groups: {}",
                 record.name,
@@ -262,7 +280,7 @@ fn grow_plans(record: &ClusterRecord, group: &str, add: u32) -> Vec<NodePlan> {
 /// The nodes a shrink removes: the highest indices first.
 fn shrink_victims(record: &ClusterRecord, group: &str, remove: u32) -> Vec<Node> {
     let mut nodes: Vec<Node> = live_nodes(record, group).into_iter().cloned().collect();
-    nodes.sort_by(|a, b| b.index.cmp(&a.index));
+    nodes.sort_by_key(|node| std::cmp::Reverse(node.index));
     nodes.truncate(remove as usize);
     nodes
 }

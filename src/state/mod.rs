@@ -271,7 +271,9 @@ impl StateStore {
 
     /// Lock holder entries left by processes that are gone.
     pub fn stale_lock_entries(&self, name: &str) -> Result<Vec<PathBuf>, StateError> {
-        Ok(lock::stale_holder_entries(&self.cluster_dir(name)?.join("lock")))
+        Ok(lock::stale_holder_entries(
+            &self.cluster_dir(name)?.join("lock"),
+        ))
     }
 
     /// Removes a cluster's directory once everything in it is destroyed.

@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(record.group_size("masters"), Some(1));
         record.set_group_size("agents", 6);
         let json = serde_json::to_value(&record).expect("serializes");
-        assert_eq!(json["groups"][1], serde_json::json!({"name": "agents", "count": 6}));
+        assert_eq!(
+            json["groups"][1],
+            serde_json::json!({"name": "agents", "count": 6})
+        );
         assert_eq!(json["status"], "stopped");
     }
 }

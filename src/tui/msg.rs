@@ -1,8 +1,8 @@
 //! What flows into and out of [`super::update`]: messages in (user input,
 //! engine events, background results), commands out (work for the runner).
 
-pub use crate::engine::Operation;
 use crate::engine::Event;
+pub use crate::engine::Operation;
 use crate::model::{OperationKind, Outcome};
 
 use super::state::{ClusterRow, ClusterView};

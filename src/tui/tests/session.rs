@@ -444,9 +444,12 @@ fn every_command_checks_its_arguments() {
     ] {
         assert_eq!(parse(line), Err(usage.to_owned()), "{line}");
     }
-    assert_eq!(parse("debug"), Ok(Operation::Debug {
+    assert_eq!(
+        parse("debug"),
+        Ok(Operation::Debug {
             cluster: "demo".into()
-        }));
+        })
+    );
     assert_eq!(
         parse("destroy-node  agents-1 "),
         Ok(Operation::DestroyNode {
