@@ -493,3 +493,26 @@ fn an_up_that_created_nothing_is_not_called_destroyed() {
     assert_eq!(app.refresh_target(), None);
     assert_eq!(app.clusters[0].status, "not created");
 }
+
+#[test]
+fn gc_runs_from_any_view_and_keeps_the_shown_cluster() {
+    let mut app = app();
+    type_text(&mut app, ":gc --yes");
+    assert_eq!(
+        update(&mut app, key(KeyCode::Enter)),
+        vec![Command::Start(Operation::Gc { apply: true })]
+    );
+    started(&mut app, OperationKind::Gc, "(all clusters)");
+    assert_eq!(app.running, Some(OperationKind::Gc));
+    assert_eq!(
+        app.cluster.as_ref().map(|cluster| cluster.name.as_str()),
+        Some("demo"),
+        "gc works on no one cluster: the shown one stays"
+    );
+    update(
+        &mut app,
+        done(OperationKind::Gc, "(all clusters)", Outcome::Succeeded, ""),
+    );
+    assert_eq!(app.running, None);
+    assert_eq!(notice(&app), ("gc succeeded".to_owned(), false));
+}
