@@ -30,6 +30,11 @@ fn dashboard_up_navigate_run_debug_quit() {
     tmux.keys(&[":"]);
     tmux.type_line("scale agents 10001");
     tmux.wait_for("10001 is out of range");
+    // ... and carries out one it can: the same Scale as `clusterdeck scale`.
+    tmux.keys(&[":"]);
+    tmux.type_line("scale agents 4");
+    let screen = tmux.wait_for("scale succeeded");
+    assert!(screen.contains("agents-[1-4] (4)"), "{screen}");
     tmux.keys(&[":"]);
     tmux.type_line("debug extra args");
     tmux.wait_for("usage: debug");
@@ -70,6 +75,8 @@ fn dashboard_up_navigate_run_debug_quit() {
     let record = tmux.deck.record("quickstart");
     assert_eq!(record["status"], "ready");
     assert_eq!(record["last_operation"]["operation"], "debug");
+    assert_eq!(record["groups"][1]["count"], 4);
+    assert_eq!(record["nodes"].as_array().map(Vec::len), Some(5));
 }
 
 #[test]
