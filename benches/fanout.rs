@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use clusterdeck::engine::{Engine, EventSink, Target};
+use clusterdeck::engine::{Engine, EventSink, Operation, Target};
 use clusterdeck::model::Outcome;
 use clusterdeck::state::StateStore;
 use tokio_util::sync::CancellationToken;
@@ -43,7 +43,12 @@ fn main() {
             let engine = Engine::new(store.clone(), sink, CancellationToken::new()).with_parallel(parallel);
             let started = Instant::now();
             let report = engine
-                .run(&cluster, &Target::All, "uptime", Some(Duration::from_secs(60)))
+                .execute(Operation::Run {
+                    cluster: cluster.clone(),
+                    target: Target::All,
+                    command: "uptime".to_owned(),
+                    timeout: Some(Duration::from_secs(60)),
+                })
                 .await
                 .expect("run");
             let elapsed = started.elapsed();

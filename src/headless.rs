@@ -204,6 +204,7 @@ fn kind_word(kind: CheckKind) -> &'static str {
         CheckKind::Validator => "validator",
         CheckKind::Debugger => "debugger",
         CheckKind::Command => "command",
+        CheckKind::Doctor => "doctor",
     }
 }
 
@@ -214,7 +215,9 @@ fn check_text(result: &CheckResult) -> String {
         result.name,
         status_word(result.status)
     );
-    if result.status != CheckStatus::Pass || result.kind == CheckKind::Validator {
+    if result.status != CheckStatus::Pass
+        || matches!(result.kind, CheckKind::Validator | CheckKind::Doctor)
+    {
         text.push_str(&format!(" - {}", result.message));
     }
     text

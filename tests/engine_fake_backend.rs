@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use clusterdeck::backend::local::LocalBackend;
 use clusterdeck::backend::{
-    Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec,
+    Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec, Registry,
 };
-use clusterdeck::engine::{Engine, Event, EventKind, EventSink};
+use clusterdeck::engine::{Engine, Event, EventKind, EventSink, Operation};
 use clusterdeck::model::{Node, NodeState, Outcome, StepStatus};
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::{OutstandingResource, StateStore};
@@ -108,19 +108,19 @@ async fn a_node_that_cannot_be_created_fails_alone() {
     let loaded = spec(dir.path());
     let store = StateStore::new(dir.path().join("state"));
     let (sink, events) = EventSink::channel();
-    let engine = Engine::new(store.clone(), sink, CancellationToken::new()).with_backends(
-        Arc::new(|kind: &str| -> Result<Arc<dyn Backend>, String> {
-            match kind {
-                "flaky" => Ok(Arc::new(FlakyBackend {
-                    inner: LocalBackend,
-                    fail_on: "b-2",
-                })),
-                other => Err(format!("unknown backend {other}")),
-            }
-        }),
+    let engine = Engine::new(store.clone(), sink, CancellationToken::new()).with_registry(
+        Registry::empty().with(Arc::new(FlakyBackend {
+            inner: LocalBackend,
+            fail_on: "b-2",
+        })),
     );
     let collector = tokio::spawn(collect(events));
-    let report = engine.up(&loaded).await.expect("up runs");
+    let report = engine
+        .execute(Operation::Up {
+            spec: loaded.path.clone(),
+        })
+        .await
+        .expect("up runs");
     let destroy_engine = engine.clone();
     drop(engine);
 
@@ -146,7 +146,12 @@ async fn a_node_that_cannot_be_created_fails_alone() {
     );
 
     // Destroy clears the created nodes and the intent-only one alike.
-    let destroyed = destroy_engine.destroy("flaky").await.expect("destroy runs");
+    let destroyed = destroy_engine
+        .execute(Operation::Destroy {
+            cluster: "flaky".into(),
+        })
+        .await
+        .expect("destroy runs");
     assert_eq!(destroyed.outcome, Outcome::Succeeded);
     assert!(store.try_load("flaky").expect("read").is_none());
     drop(destroy_engine);

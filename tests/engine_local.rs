@@ -2,7 +2,7 @@
 //! validators, on the real local backend.
 
 use clusterdeck::backend::local::{NODE_DIR_ENV, labelled_pids};
-use clusterdeck::engine::{Engine, EventKind, EventSink};
+use clusterdeck::engine::{Engine, EventKind, EventSink, Operation};
 use clusterdeck::model::{CheckKind, NodeState, Outcome};
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
@@ -43,7 +43,13 @@ async fn destroy_one_node_then_revalidate_then_destroy_the_rest() {
     });
 
     assert_eq!(
-        engine.up(&loaded).await.expect("up").outcome,
+        engine
+            .execute(Operation::Up {
+                spec: loaded.path.clone()
+            })
+            .await
+            .expect("up")
+            .outcome,
         Outcome::Succeeded
     );
     let record = store.load("pieces").expect("record");
@@ -54,7 +60,10 @@ async fn destroy_one_node_then_revalidate_then_destroy_the_rest() {
     );
 
     let report = engine
-        .destroy_node("pieces", &victim.name)
+        .execute(Operation::DestroyNode {
+            cluster: "pieces".into(),
+            node: victim.name.clone(),
+        })
         .await
         .expect("destroy-node");
     assert_eq!(report.outcome, Outcome::Succeeded);
@@ -73,11 +82,22 @@ async fn destroy_one_node_then_revalidate_then_destroy_the_rest() {
         vec![NodeState::Running, NodeState::Destroyed, NodeState::Running]
     );
     assert!(
-        engine.destroy_node("pieces", "a-9").await.is_err(),
+        engine
+            .execute(Operation::DestroyNode {
+                cluster: "pieces".into(),
+                node: "a-9".into()
+            })
+            .await
+            .is_err(),
         "an unknown node is refused"
     );
 
-    let report = engine.revalidate("pieces").await.expect("revalidate");
+    let report = engine
+        .execute(Operation::Validate {
+            cluster: "pieces".into(),
+        })
+        .await
+        .expect("revalidate");
     assert_eq!(report.outcome, Outcome::Succeeded);
     assert!(
         report
@@ -88,7 +108,13 @@ async fn destroy_one_node_then_revalidate_then_destroy_the_rest() {
     );
 
     assert_eq!(
-        engine.destroy("pieces").await.expect("destroy").outcome,
+        engine
+            .execute(Operation::Destroy {
+                cluster: "pieces".into()
+            })
+            .await
+            .expect("destroy")
+            .outcome,
         Outcome::Succeeded
     );
     for node in &record.nodes {
@@ -115,7 +141,13 @@ async fn revalidate_points_into_the_spec_file_only_while_it_is_unchanged() {
     let (sink, _events) = EventSink::channel();
     let engine = Engine::new(store.clone(), sink, CancellationToken::new());
     assert_eq!(
-        engine.up(&loaded).await.expect("up").outcome,
+        engine
+            .execute(Operation::Up {
+                spec: loaded.path.clone()
+            })
+            .await
+            .expect("up")
+            .outcome,
         Outcome::Succeeded
     );
     std::fs::remove_file(dir.path().join("install.sh")).expect("remove installer");
@@ -128,7 +160,14 @@ async fn revalidate_points_into_the_spec_file_only_while_it_is_unchanged() {
             .expect("install-source ran")
     };
 
-    let failure = install_failure(engine.revalidate("pieces").await.expect("revalidate"));
+    let failure = install_failure(
+        engine
+            .execute(Operation::Validate {
+                cluster: "pieces".into(),
+            })
+            .await
+            .expect("revalidate"),
+    );
     assert_eq!(failure.field.as_deref(), Some("install.from"));
     let location = failure.location.expect("located in the unchanged file");
     assert_eq!((location.line, location.column), (3, 18));
@@ -138,7 +177,14 @@ async fn revalidate_points_into_the_spec_file_only_while_it_is_unchanged() {
         .expect("spec")
         .replace("min: 1", "min: 2");
     std::fs::write(&loaded.path, edited).expect("edit spec");
-    let failure = install_failure(engine.revalidate("pieces").await.expect("revalidate"));
+    let failure = install_failure(
+        engine
+            .execute(Operation::Validate {
+                cluster: "pieces".into(),
+            })
+            .await
+            .expect("revalidate"),
+    );
     assert_eq!(failure.field.as_deref(), Some("install.from"));
     assert_eq!(
         failure.location, None,
@@ -146,7 +192,13 @@ async fn revalidate_points_into_the_spec_file_only_while_it_is_unchanged() {
     );
 
     assert_eq!(
-        engine.destroy("pieces").await.expect("destroy").outcome,
+        engine
+            .execute(Operation::Destroy {
+                cluster: "pieces".into()
+            })
+            .await
+            .expect("destroy")
+            .outcome,
         Outcome::Succeeded
     );
 }

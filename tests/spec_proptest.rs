@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use clusterdeck::spec::{ClusterSpec, LoadedSpec, MAX_NESTING, parse};
-use clusterdeck::state::{ClusterRecord, ClusterStatus, RECORD_VERSION};
+use clusterdeck::state::{ClusterRecord, ClusterStatus, GroupSize, RECORD_VERSION};
 use proptest::prelude::*;
 
 /// A YAML value to be written out in block or flow style.
@@ -147,6 +147,7 @@ fn round_trips(spec: ClusterSpec) -> Result<(), TestCaseError> {
         version: RECORD_VERSION,
         name: spec.name.clone(),
         uid: "uid".to_owned(),
+        groups: GroupSize::of_spec(&spec),
         spec,
         spec_path: "/tmp/spec.yaml".to_owned(),
         status: ClusterStatus::Ready,

@@ -25,11 +25,16 @@ fn dashboard_up_navigate_run_debug_quit() {
     assert!(screen.contains("validators 8/8"), "{screen}");
     assert!(screen.contains("[running]"), "{screen}");
 
-    // After up the backend is known (from the refreshed record), so :scale
-    // names it; extra words are refused with the usage.
+    // :scale goes to the engine, which refuses a size out of range;
+    // extra words are refused with the usage.
     tmux.keys(&[":"]);
-    tmux.type_line("scale agents 99");
-    tmux.wait_for("backend local cannot scale (it can: create, destroy");
+    tmux.type_line("scale agents 10001");
+    tmux.wait_for("10001 is out of range");
+    // ... and carries out one it can: the same Scale as `clusterdeck scale`.
+    tmux.keys(&[":"]);
+    tmux.type_line("scale agents 4");
+    let screen = tmux.wait_for("scale succeeded");
+    assert!(screen.contains("agents-[1-4] (4)"), "{screen}");
     tmux.keys(&[":"]);
     tmux.type_line("debug extra args");
     tmux.wait_for("usage: debug");
@@ -72,6 +77,8 @@ fn dashboard_up_navigate_run_debug_quit() {
     let record = tmux.deck.record("quickstart");
     assert_eq!(record["status"], "ready");
     assert_eq!(record["last_operation"]["operation"], "debug");
+    assert_eq!(record["groups"][1]["count"], 4);
+    assert_eq!(record["nodes"].as_array().map(Vec::len), Some(5));
 }
 
 #[test]

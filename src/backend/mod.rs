@@ -5,6 +5,7 @@
 
 pub mod local;
 mod options;
+mod registry;
 pub mod ssh;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 pub use crate::model::{Capabilities, OptionSpec, OptionType};
 pub use options::{OptionProblem, OptionProblems, resolve_options};
+pub use registry::Registry;
 
 use crate::model::{Node, ValidatorOutcome};
 use crate::spec::ClusterSpec;
@@ -111,19 +113,4 @@ pub trait Backend: Send + Sync {
         node: &Node,
         env: Vec<(String, String)>,
     ) -> Result<Arc<dyn Transport>, BackendError>;
-}
-
-/// The backends this build knows, by `backend.kind`.
-pub const BUILTIN_BACKENDS: &[&str] = &["local", "ssh"];
-
-/// Makes the backend a spec names, or says which ones exist.
-pub fn backend_for(kind: &str) -> Result<Arc<dyn Backend>, String> {
-    match kind {
-        "local" => Ok(Arc::new(local::LocalBackend)),
-        "ssh" => Ok(Arc::new(ssh::SshBackend)),
-        other => Err(format!(
-            "unknown backend {other:?}; available backends: {}",
-            BUILTIN_BACKENDS.join(", ")
-        )),
-    }
 }

@@ -133,6 +133,7 @@ pub fn adhoc_record(
             checks: ChecksSpec::default(),
         },
         spec_path: String::new(),
+        groups: Vec::new(),
         status: crate::state::ClusterStatus::Ready,
         nodes,
         created_at: now.clone(),

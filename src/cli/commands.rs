@@ -3,8 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use clusterdeck::backend::backend_for;
-use clusterdeck::engine::{Engine, EngineError, EventSink, OperationReport, Target, validate_with};
+use clusterdeck::engine::{Engine, EventSink, Operation, Target};
 use clusterdeck::headless::Printer;
 use clusterdeck::model::Outcome;
 use clusterdeck::spec::LoadedSpec;
@@ -26,7 +25,8 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
         return if interactive {
             dashboard(Start::Home, store()?, cli.parallel).await
         } else {
-            views::list(&store()?, json)
+            let (engine, _events) = engine(store()?, cli.parallel, CancellationToken::new());
+            views::list(&engine, json)
         };
     };
     match command {
@@ -35,30 +35,34 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut command, "clusterdeck", &mut std::io::stdout());
             Ok(())
         }
-        Command::List => views::list(&store()?, json),
+        Command::List => {
+            let (engine, _events) = engine(store()?, cli.parallel, CancellationToken::new());
+            views::list(&engine, json)
+        }
         Command::Inspect {
             name,
             json: as_json,
         } => {
             let (engine, _events) = engine(store()?, cli.parallel, CancellationToken::new());
             let record = engine.inspect(&name).await?;
-            views::inspect(&record, json || as_json)
+            views::inspect(&record, json || as_json, engine.registry())
         }
         Command::Validate { spec } => {
             let loaded = load_spec(&spec)?;
-            let backend = backend_for(&loaded.spec.backend.kind);
-            let (validators, plan) = validate_with(&loaded, backend);
-            views::validation(&validators, &plan, json)
+            // Validating needs no state: a state directory that cannot be
+            // located is no reason to refuse.
+            let store = StateStore::locate(cli.state_dir.clone())
+                .unwrap_or_else(|_| StateStore::new(std::env::temp_dir()));
+            let (engine, _events) = engine(store, cli.parallel, CancellationToken::new());
+            let (validators, plan) = engine.validate(&loaded);
+            views::validation(&validators, &plan, json, engine.registry())
         }
         Command::Up { spec, headless } => {
-            let loaded = load_spec(&spec)?;
+            load_spec(&spec)?;
             if interactive && !headless {
                 return dashboard(Start::Up(spec), store()?, cli.parallel).await;
             }
-            operate(store()?, cli.parallel, json, |engine| async move {
-                engine.up(&loaded).await
-            })
-            .await
+            operate(store()?, cli.parallel, json, Operation::Up { spec }).await
         }
         Command::Attach { name } => {
             let store = store()?;
@@ -71,16 +75,57 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             dashboard(Start::Attach(name), store, cli.parallel).await
         }
         Command::Destroy { name } => {
-            operate(store()?, cli.parallel, json, |engine| async move {
-                engine.destroy(&name).await
-            })
+            operate(
+                store()?,
+                cli.parallel,
+                json,
+                Operation::Destroy { cluster: name },
+            )
             .await
         }
         Command::Debug { name } => {
-            operate(store()?, cli.parallel, json, |engine| async move {
-                engine.debug(&name).await
-            })
+            operate(
+                store()?,
+                cli.parallel,
+                json,
+                Operation::Debug { cluster: name },
+            )
             .await
+        }
+        Command::Scale { name, group, count } => {
+            let operation = Operation::Scale {
+                cluster: name,
+                group,
+                count,
+            };
+            operate(store()?, cli.parallel, json, operation).await
+        }
+        Command::Stop { name } => {
+            operate(
+                store()?,
+                cli.parallel,
+                json,
+                Operation::Stop { cluster: name },
+            )
+            .await
+        }
+        Command::Start { name } => {
+            operate(
+                store()?,
+                cli.parallel,
+                json,
+                Operation::Start { cluster: name },
+            )
+            .await
+        }
+        Command::Gc { yes } => {
+            operate(store()?, cli.parallel, json, Operation::Gc { apply: yes }).await
+        }
+        Command::Doctor { spec } => {
+            if let Some(spec) = &spec {
+                load_spec(spec)?;
+            }
+            operate(store()?, cli.parallel, json, Operation::Doctor { spec }).await
         }
         Command::Run {
             name,
@@ -93,18 +138,24 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             let command = command.join(" ");
             match (name, adhoc.hosts.clone()) {
                 (Some(name), _) => {
-                    operate(store()?, cli.parallel, json, |engine| async move {
-                        engine.run(&name, &target, &command, timeout).await
-                    })
-                    .await
+                    let operation = Operation::Run {
+                        cluster: name,
+                        target,
+                        command,
+                        timeout,
+                    };
+                    operate(store()?, cli.parallel, json, operation).await
                 }
                 (None, Some(hosts)) => {
                     let scratch = AdhocState::create(&hosts, &adhoc)?;
                     let store = scratch.store.clone();
-                    let outcome = operate(store, cli.parallel, json, |engine| async move {
-                        engine.run(ADHOC, &target, &command, timeout).await
-                    })
-                    .await;
+                    let operation = Operation::Run {
+                        cluster: ADHOC.to_owned(),
+                        target,
+                        command,
+                        timeout,
+                    };
+                    let outcome = operate(store, cli.parallel, json, operation).await;
                     drop(scratch);
                     outcome
                 }
@@ -181,8 +232,7 @@ async fn attach_target(target: &str, store: &StateStore, parallel: u16) -> Resul
             .map_err(|err| Failure::Input(err.to_string()))?;
         return Ok(target.to_owned());
     }
-    let loaded = load_spec(path)?;
-    let name = loaded.spec.name.clone();
+    let name = load_spec(path)?.spec.name;
     if store
         .try_load(&name)
         .map_err(|err| Failure::Failed(err.to_string()))?
@@ -191,7 +241,11 @@ async fn attach_target(target: &str, store: &StateStore, parallel: u16) -> Resul
         return Ok(name);
     }
     let (engine, _events) = engine(store.clone(), parallel, CancellationToken::new());
-    let report = engine.adopt(&loaded).await?;
+    let report = engine
+        .execute(Operation::Adopt {
+            spec: path.to_path_buf(),
+        })
+        .await?;
     match report.outcome {
         Outcome::Succeeded => Ok(name),
         _ => Err(Failure::Failed(
@@ -253,19 +307,15 @@ fn engine(
 /// Runs an operation as a task while printing its events as they come.
 /// Ctrl-C (or SIGTERM) cancels it; the engine then stops its commands and
 /// records what exists before the operation returns.
-async fn operate<F, Fut>(
+async fn operate(
     store: StateStore,
     parallel: u16,
     json: bool,
-    operation: F,
-) -> Result<(), Failure>
-where
-    F: FnOnce(Engine) -> Fut,
-    Fut: std::future::Future<Output = Result<OperationReport, EngineError>> + Send + 'static,
-{
+    operation: Operation,
+) -> Result<(), Failure> {
     let cancel = CancellationToken::new();
     let (engine, mut events) = engine(store, parallel, cancel.clone());
-    let task = tokio::spawn(operation(engine));
+    let task = tokio::spawn(async move { engine.execute(operation).await });
     let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
     let mut printer = Printer::new(std::io::stdout().lock(), json);
     while let Some(event) = events.recv().await {

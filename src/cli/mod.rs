@@ -48,7 +48,12 @@ impl Cli {
     pub fn needs_workers(&self) -> bool {
         !matches!(
             self.command,
-            Some(Command::Validate { .. } | Command::List | Command::Completions { .. })
+            Some(
+                Command::Validate { .. }
+                    | Command::List
+                    | Command::Completions { .. }
+                    | Command::Doctor { .. }
+            )
         )
     }
 }
@@ -136,6 +141,45 @@ pub enum Command {
     Debug {
         /// The cluster's name
         name: String,
+    },
+    /// Grow or shrink a group of a cluster to COUNT nodes
+    #[command(
+        after_help = "New nodes are numbered on from the group's highest index, installed for their roles, and the debuggers run on the cluster; a shrink destroys the highest-numbered nodes first. Only backends with the `scale` capability can (see `clusterdeck inspect NAME`).\n\nExample: clusterdeck scale demo agents 6"
+    )]
+    Scale {
+        /// The cluster's name
+        name: String,
+        /// The node group to resize
+        group: String,
+        /// How many nodes the group should have (0 to 10000)
+        count: u32,
+    },
+    /// Stop every node of a cluster, keeping it for `start`
+    #[command(
+        after_help = "Only backends with the `stop-start` capability can; `run` and `debug` refuse a stopped cluster."
+    )]
+    Stop {
+        /// The cluster's name
+        name: String,
+    },
+    /// Start the nodes of a stopped cluster again
+    Start {
+        /// The cluster's name
+        name: String,
+    },
+    /// List what broken clusters left behind (damaged state, interrupted destroys); --yes removes it
+    Gc {
+        /// Destroy what is found instead of only listing it
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check that clusterdeck can work here: the state directory, and a spec's backend if given
+    #[command(
+        after_help = "Each failing check names its fix. Exit status 0 when every check passes, 1 when one fails."
+    )]
+    Doctor {
+        /// A cluster spec (YAML) whose backend and validators to check too
+        spec: Option<PathBuf>,
     },
     /// Print shell completions
     Completions {

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use clusterdeck::backend::backend_for;
+use clusterdeck::backend::Registry;
 use clusterdeck::checks::nodeset::compact;
-use clusterdeck::engine::UpPlan;
+use clusterdeck::engine::{Engine, UpPlan};
 use clusterdeck::model::{CheckStatus, ValidatorOutcome};
-use clusterdeck::state::{ClusterRecord, StateError, StateStore};
+use clusterdeck::state::{ClusterRecord, StateError};
 use serde_json::json;
 
 use super::failure::Failure;
@@ -25,14 +25,18 @@ fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-fn capabilities(record: &ClusterRecord) -> Vec<&'static str> {
-    backend_for(&record.spec.backend.kind)
-        .map(|backend| backend.capabilities().names())
+/// What a cluster's backend can do, as the engine's registry says.
+fn capabilities(record: &ClusterRecord, registry: &Registry) -> Vec<&'static str> {
+    registry
+        .capabilities(&record.spec.backend.kind)
+        .map(|capabilities| capabilities.names())
         .unwrap_or_default()
 }
 
-pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
-    let records = store
+pub fn list(engine: &Engine, json: bool) -> Result<(), Failure> {
+    let registry = engine.registry();
+    let records = engine
+        .store()
         .list()
         .map_err(|err| Failure::Input(err.to_string()))?;
     if json {
@@ -44,7 +48,7 @@ pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
                     "backend": record.spec.backend.kind,
                     "nodes": record.nodes.len(),
                     "status": record.status,
-                    "capabilities": capabilities(record),
+                    "capabilities": capabilities(record, registry),
                     "updated_at": record.updated_at,
                 }),
                 Err(err @ StateError::Damaged { name, .. }) => json!({
@@ -97,7 +101,7 @@ pub fn list(store: &StateStore, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn inspect(record: &ClusterRecord, json: bool) -> Result<(), Failure> {
+pub fn inspect(record: &ClusterRecord, json: bool, registry: &Registry) -> Result<(), Failure> {
     if json {
         let text =
             serde_json::to_string_pretty(record).map_err(|err| Failure::Failed(err.to_string()))?;
@@ -109,11 +113,18 @@ pub fn inspect(record: &ClusterRecord, json: bool) -> Result<(), Failure> {
         record.name,
         record.status.as_str(),
         record.spec.backend.kind,
-        capabilities(record).join(", "),
+        capabilities(record, registry).join(", "),
         record.spec_path,
         record.created_at,
         record.updated_at
     );
+    let sizes: Vec<String> = record
+        .groups
+        .iter()
+        .map(|size| format!("{} {}", size.name, size.count))
+        .collect();
+    // Under `updated`, before the blank line that ends the header.
+    text.insert_str(text.len() - 1, &format!("groups   {}\n", sizes.join(", ")));
     text.push_str(&format!(
         "{:<16} {:<12} {:<20} {:<9} {}\n",
         "NODE", "GROUP", "ROLES", "STATE", "ADDRESS"
@@ -153,6 +164,7 @@ pub fn validation(
     validators: &[ValidatorOutcome],
     plan: &UpPlan,
     json: bool,
+    registry: &Registry,
 ) -> Result<(), Failure> {
     let failed = validators
         .iter()
@@ -177,7 +189,7 @@ pub fn validation(
             ));
         }
         if failed == 0 {
-            text.push_str(&plan_text(plan));
+            text.push_str(&plan_text(plan, registry));
         } else {
             text.push_str("not planned: the spec has errors; `up` would create nothing\n");
         }
@@ -191,12 +203,14 @@ pub fn validation(
 }
 
 /// What `up` would do with a valid spec, group by group.
-fn plan_text(plan: &UpPlan) -> String {
+fn plan_text(plan: &UpPlan, registry: &Registry) -> String {
     let mut text = format!(
         "plan for cluster {} on backend {}:\n",
         plan.cluster, plan.backend
     );
-    let creates = backend_for(&plan.backend).is_ok_and(|backend| backend.capabilities().create);
+    let creates = registry
+        .capabilities(&plan.backend)
+        .is_some_and(|capabilities| capabilities.create);
     let mut groups: Vec<&str> = plan.nodes.iter().map(|node| node.group.as_str()).collect();
     groups.dedup();
     for group in groups {

@@ -13,7 +13,7 @@ use crate::state::{
 
 impl Engine {
     /// Destroys one node of a cluster and marks it destroyed in the record.
-    pub async fn destroy_node(
+    pub(crate) async fn destroy_node(
         &self,
         cluster: &str,
         node_name: &str,
@@ -37,6 +37,7 @@ impl Engine {
         let outcome = match backend.destroy_node(&ctx, &node).await {
             Ok(()) => {
                 record.nodes[position].state = crate::model::NodeState::Destroyed;
+                record.recount_group(&node.group);
                 self.events.emit(EventKind::NodeDestroyed {
                     node: node.name.clone(),
                 });
@@ -61,7 +62,7 @@ impl Engine {
     /// the cluster's label, then its state. A cluster whose record is
     /// damaged or missing is destroyed from its ledger and identity alone, so
     /// a cluster that was ever created can always be destroyed.
-    pub async fn destroy(&self, cluster: &str) -> Result<OperationReport, EngineError> {
+    pub(crate) async fn destroy(&self, cluster: &str) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
         match self.store.load(cluster) {
             Ok(record) => self.destroy_recorded(cluster, record).await,

@@ -1,14 +1,19 @@
-//! The engine runs operations (up, destroy, run, debug) as tokio tasks and
+//! The engine runs operations ([`Operation`], through [`Engine::execute`]) and
 //! reports every step as an [`Event`]. It never draws or prints: the TUI and the
 //! headless printer are both just consumers of the event stream.
 
 mod destroy;
+mod doctor;
 mod event;
 mod exec;
 mod failures;
+mod gc;
 mod install;
+mod operation;
 mod plan;
+mod power;
 mod remote;
+mod scale;
 mod sink;
 mod up;
 
@@ -18,8 +23,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
+pub use operation::Operation;
 pub use plan::{UpPlan, node_env, plan_nodes};
 pub use remote::Target;
+pub use scale::MAX_GROUP_SIZE;
 pub use sink::{EventReceiver, EventSink};
 pub use up::validate_with;
 
@@ -30,14 +37,13 @@ pub use crate::model::{
     Outcome, StepStatus, Stream, Summary, Tally, ValidatorOutcome, new_uid, now, shell_quote,
 };
 
-use crate::backend::{Backend, BackendError, ClusterContext, backend_for, resolve_options};
+use crate::backend::{
+    Backend, BackendError, Capabilities, ClusterContext, Registry, resolve_options,
+};
 use crate::state::{ClusterIdentity, ClusterRecord, OperationRecord, StateError, StateStore};
 
 /// How many nodes are worked on at once unless told otherwise.
 pub const DEFAULT_PARALLEL: usize = 32;
-
-/// Makes a backend from its kind; swapped for a fake in tests.
-pub type BackendFactory = Arc<dyn Fn(&str) -> Result<Arc<dyn Backend>, String> + Send + Sync>;
 
 /// Why an operation could not even start (as opposed to one that ran and failed,
 /// which is reported in its [`Summary`]).
@@ -64,7 +70,8 @@ pub struct Engine {
     events: EventSink,
     cancel: CancellationToken,
     parallel: usize,
-    backends: BackendFactory,
+    /// The backends by kind; the built-ins unless a test injects fakes.
+    registry: Registry,
 }
 
 impl Engine {
@@ -74,7 +81,7 @@ impl Engine {
             events,
             cancel,
             parallel: DEFAULT_PARALLEL,
-            backends: Arc::new(backend_for),
+            registry: Registry::builtin(),
         }
     }
 
@@ -83,9 +90,20 @@ impl Engine {
         self
     }
 
-    pub fn with_backends(mut self, backends: BackendFactory) -> Self {
-        self.backends = backends;
+    /// Uses these backends instead of the built-ins.
+    pub fn with_registry(mut self, registry: Registry) -> Self {
+        self.registry = registry;
         self
+    }
+
+    /// The backends this engine uses, for frontends that list them.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// What a kind of backend can do; `None` for an unknown kind.
+    pub fn capabilities(&self, kind: &str) -> Option<Capabilities> {
+        self.registry.capabilities(kind)
     }
 
     pub fn store(&self) -> &StateStore {
@@ -93,7 +111,7 @@ impl Engine {
     }
 
     fn backend(&self, kind: &str) -> Result<Arc<dyn Backend>, String> {
-        (self.backends)(kind)
+        self.registry.get(kind)
     }
 
     /// The backend and context for an existing cluster, from its record.

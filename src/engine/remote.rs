@@ -80,7 +80,7 @@ impl Engine {
     }
 
     /// Runs an ad-hoc shell command on the target's nodes.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         cluster: &str,
         target: &Target,
@@ -115,7 +115,7 @@ impl Engine {
     }
 
     /// Runs the spec's debuggers on the nodes of their roles.
-    pub async fn debug(&self, cluster: &str) -> Result<OperationReport, EngineError> {
+    pub(crate) async fn debug(&self, cluster: &str) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Shared)?;
         let mut record = self.store.load(cluster)?;
         let (backend, ctx) = self.attach(&record)?;

@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::spec::LoadedSpec;
 use crate::state::{
-    ClusterIdentity, ClusterRecord, ClusterStatus, LockMode, RECORD_VERSION, StateError,
+    ClusterIdentity, ClusterRecord, ClusterStatus, GroupSize, LockMode, RECORD_VERSION, StateError,
 };
 
 impl Engine {
@@ -24,7 +24,7 @@ impl Engine {
     }
 
     /// Runs the validators again on an existing cluster's recorded spec.
-    pub async fn revalidate(&self, cluster: &str) -> Result<OperationReport, EngineError> {
+    pub(crate) async fn revalidate(&self, cluster: &str) -> Result<OperationReport, EngineError> {
         let record = self.store.load(cluster)?;
         let path = std::path::PathBuf::from(&record.spec_path);
         // Findings point into the spec file only while it still says what
@@ -68,13 +68,13 @@ impl Engine {
         }
     }
 
-    pub async fn up(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
+    pub(crate) async fn up(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
         self.up_steps(loaded, true).await
     }
 
     /// Records a cluster of existing machines (a backend that cannot create)
     /// without installing or running debuggers, so it can be attached to.
-    pub async fn adopt(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
+    pub(crate) async fn adopt(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
         let creates = self
             .backend(&loaded.spec.backend.kind)
             .map(|backend| backend.capabilities().create)
@@ -131,6 +131,7 @@ impl Engine {
                 .to_string(),
             status: ClusterStatus::Creating,
             nodes: Vec::new(),
+            groups: GroupSize::of_spec(spec),
             created_at: started_at.clone(),
             updated_at: started_at.clone(),
             last_operation: None,
@@ -229,7 +230,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn provision(
+    pub(super) async fn provision(
         &self,
         backend: &dyn Backend,
         ctx: &ClusterContext,

@@ -8,6 +8,8 @@ pub enum CheckKind {
     Validator,
     Debugger,
     Command,
+    /// A `doctor` check of the environment (state directory, backends).
+    Doctor,
 }
 
 /// The result of one check (or ad-hoc command) on one node, or of a validator.

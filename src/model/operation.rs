@@ -12,6 +12,16 @@ pub enum OperationKind {
     /// Validators re-run on an existing cluster's spec.
     Validate,
     DestroyNode,
+    /// A group grown or shrunk to a new size.
+    Scale,
+    /// Every node of a cluster stopped, kept for `start`.
+    Stop,
+    /// A stopped cluster's nodes started again.
+    Start,
+    /// Leftovers of clusters that are gone, listed or removed.
+    Gc,
+    /// Checks of the state directory (and the backends' preflight).
+    Doctor,
 }
 
 impl OperationKind {
@@ -23,6 +33,11 @@ impl OperationKind {
             Self::Debug => "debug",
             Self::Validate => "validate",
             Self::DestroyNode => "destroy-node",
+            Self::Scale => "scale",
+            Self::Stop => "stop",
+            Self::Start => "start",
+            Self::Gc => "gc",
+            Self::Doctor => "doctor",
         }
     }
 }

@@ -177,6 +177,27 @@ fn describe_holders(holders: &Path, lock_path: &Path) -> Option<String> {
     }
 }
 
+/// Holder entries of processes that no longer hold the lock (they died
+/// without releasing it cleanly), for `doctor`.
+pub fn stale_holder_entries(lock_path: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(holders_dir(lock_path)) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .and_then(parse_entry)
+                .is_some_and(|(pid, _)| !holds_open(pid, lock_path))
+        })
+        .map(|entry| entry.path())
+        .collect();
+    stale.sort();
+    stale
+}
+
 /// Whether `pid` has the lock file open, as every holder does. An entry of
 /// a process that died while holding the lock is stale, and so is one whose
 /// pid has since been reused by a process that never opened the lock.

@@ -15,7 +15,7 @@ pub use fsutil::{ensure_private_dir, open_private_append, write_atomic};
 pub use identity::ClusterIdentity;
 pub use ledger::{Ledger, LedgerAction, LedgerEntry, OutstandingResource};
 pub use lock::{ClusterLock, LockMode};
-pub use record::{ClusterRecord, ClusterStatus, OperationRecord, RECORD_VERSION};
+pub use record::{ClusterRecord, ClusterStatus, GroupSize, OperationRecord, RECORD_VERSION};
 
 /// The environment variable that overrides the state directory.
 pub const STATE_DIR_ENV: &str = "CLUSTERDECK_STATE_DIR";
@@ -196,8 +196,11 @@ impl StateStore {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(StateError::Io { path, source }),
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
+        serde_json::from_slice::<ClusterRecord>(&bytes)
+            .map(|mut record| {
+                record.fill_missing_group_sizes();
+                Some(record)
+            })
             .map_err(|err| StateError::Corrupt {
                 path,
                 detail: err.to_string(),
@@ -264,6 +267,13 @@ impl StateStore {
     /// (`Damaged`, naming the cluster) beside them.
     pub fn list(&self) -> Result<Vec<Result<ClusterRecord, StateError>>, StateError> {
         Ok(self.names()?.iter().map(|name| self.load(name)).collect())
+    }
+
+    /// Lock holder entries left by processes that are gone.
+    pub fn stale_lock_entries(&self, name: &str) -> Result<Vec<PathBuf>, StateError> {
+        Ok(lock::stale_holder_entries(
+            &self.cluster_dir(name)?.join("lock"),
+        ))
     }
 
     /// Removes a cluster's directory once everything in it is destroyed.

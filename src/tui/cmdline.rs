@@ -11,8 +11,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("debug", "debug"),
     ("validate", "validate"),
     ("scale", "scale <group> <count>"),
+    ("stop", "stop"),
+    ("start", "start"),
     ("destroy-node", "destroy-node <node>"),
     ("destroy", "destroy"),
+    ("gc", "gc [--yes]"),
 ];
 
 /// Parses a command line against the shown cluster.
@@ -30,6 +33,15 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
             names.join(", ")
         ));
     };
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    if word == "gc" {
+        // Works on the whole state directory, not the shown cluster.
+        return match words.as_slice() {
+            [] => Ok(Operation::Gc { apply: false }),
+            ["--yes"] => Ok(Operation::Gc { apply: true }),
+            _ => Err(format!("usage: {usage}")),
+        };
+    }
     let cluster = cluster.ok_or("no cluster is shown: pick one in the Clusters panel first")?;
     let name = cluster.name.clone();
     if cluster.is_gone() {
@@ -43,7 +55,6 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
         ));
     }
     let usage_error = || format!("usage: {usage}");
-    let words: Vec<&str> = rest.split_whitespace().collect();
     match word {
         "run" => {
             let (target, command) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -54,13 +65,18 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
                 cluster: name,
                 target: resolve_target(target, cluster)?,
                 command: command.trim().to_owned(),
+                timeout: None,
             })
         }
         // Commands without arguments refuse extra words rather than ignore them.
-        "debug" | "validate" | "destroy" if !words.is_empty() => Err(usage_error()),
-        "debug" => Ok(Operation::Debug(name)),
-        "validate" => Ok(Operation::Validate(name)),
-        "destroy" => Ok(Operation::Destroy(name)),
+        "debug" | "validate" | "destroy" | "stop" | "start" if !words.is_empty() => {
+            Err(usage_error())
+        }
+        "debug" => Ok(Operation::Debug { cluster: name }),
+        "validate" => Ok(Operation::Validate { cluster: name }),
+        "destroy" => Ok(Operation::Destroy { cluster: name }),
+        "stop" => Ok(Operation::Stop { cluster: name }),
+        "start" => Ok(Operation::Start { cluster: name }),
         "scale" => {
             let [group, count] = words.as_slice() else {
                 return Err(usage_error());
@@ -71,11 +87,15 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
                     cluster.groups.join(", ")
                 ));
             }
-            count
+            let count = count
                 .parse::<u32>()
                 .map_err(|_| format!("expected a whole number of nodes, found {count:?}"))?;
-            // Capabilities decide; no backend of this build can scale yet.
-            Err(cannot_scale(cluster))
+            // What the backend can do is the engine's to check, as for the CLI.
+            Ok(Operation::Scale {
+                cluster: name,
+                group: (*group).to_owned(),
+                count,
+            })
         }
         "destroy-node" => {
             let [node] = words.as_slice() else {
@@ -91,34 +111,6 @@ pub fn parse(line: &str, cluster: Option<&ClusterView>) -> Result<Operation, Str
         }
         _ => Err(usage_error()),
     }
-}
-
-/// Why `:scale` is refused, naming the backend and what it can do.
-fn cannot_scale(cluster: &ClusterView) -> String {
-    if cluster.backend.is_empty() {
-        // Shown from `up` events only: the record, with the backend, is not loaded yet.
-        return format!(
-            "cannot scale {}: its backend is not known yet; try again once the cluster is recorded",
-            cluster.name
-        );
-    }
-    if cluster.capabilities.contains(&"scale") {
-        return format!(
-            "backend {} can scale, but this build of clusterdeck cannot scale clusters yet",
-            cluster.backend
-        );
-    }
-    if cluster.capabilities.is_empty() {
-        return format!(
-            "backend {} cannot scale (it has no capabilities)",
-            cluster.backend
-        );
-    }
-    format!(
-        "backend {} cannot scale (it can: {})",
-        cluster.backend,
-        cluster.capabilities.join(", ")
-    )
 }
 
 /// A node name, then a group, then a role; `all` for every node.
@@ -239,7 +231,8 @@ mod tests {
             Ok(Operation::Run {
                 cluster: "demo".into(),
                 target: Target::Role("agent".into()),
-                command: "uptime -p".into()
+                command: "uptime -p".into(),
+                timeout: None,
             })
         );
         assert!(matches!(
@@ -265,12 +258,36 @@ mod tests {
     }
 
     #[test]
-    fn scale_is_refused_by_capabilities_and_unknown_commands_listed() {
+    fn scale_stop_start_and_gc_become_engine_operations() {
         let cluster = cluster();
         assert_eq!(
             parse("scale agents 5", Some(&cluster)),
-            Err("backend local cannot scale (it can: create, destroy)".into())
+            Ok(Operation::Scale {
+                cluster: "demo".into(),
+                group: "agents".into(),
+                count: 5
+            })
         );
+        assert_eq!(
+            parse("scale db 5", Some(&cluster)),
+            Err("no group \"db\"; groups: masters, agents".into())
+        );
+        assert_eq!(
+            parse("stop", Some(&cluster)),
+            Ok(Operation::Stop {
+                cluster: "demo".into()
+            })
+        );
+        assert_eq!(
+            parse("start", Some(&cluster)),
+            Ok(Operation::Start {
+                cluster: "demo".into()
+            })
+        );
+        assert_eq!(parse("stop now", Some(&cluster)), Err("usage: stop".into()));
+        assert_eq!(parse("gc", None), Ok(Operation::Gc { apply: false }));
+        assert_eq!(parse("gc --yes", None), Ok(Operation::Gc { apply: true }));
+        assert_eq!(parse("gc all", None), Err("usage: gc [--yes]".into()));
         assert!(
             parse("frobnicate", Some(&cluster))
                 .expect_err("unknown")

@@ -17,7 +17,7 @@ pub const KEYMAP: &[(&str, &str)] = &[
     ),
     (
         ":",
-        "command line: run, debug, validate, scale, destroy-node, destroy",
+        "command line: run, debug, validate, scale, stop, start, destroy-node, destroy, gc",
     ),
     ("Tab (in :)", "complete a command, role, group or node"),
     ("↑ ↓ (in :)", "command history"),

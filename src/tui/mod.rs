@@ -120,7 +120,7 @@ async fn event_loop(
     match start {
         Start::Up(path) => {
             app.running = Some(crate::model::OperationKind::Up);
-            commands.push(Command::Start(Operation::Up(path)));
+            commands.push(Command::Start(Operation::Up { spec: path }));
         }
         Start::Attach(name) => commands.push(Command::Attach(name)),
         Start::Home => {}

@@ -1,9 +1,8 @@
 //! What flows into and out of [`super::update`]: messages in (user input,
 //! engine events, background results), commands out (work for the runner).
 
-use std::path::PathBuf;
-
-use crate::engine::{Event, Target};
+use crate::engine::Event;
+pub use crate::engine::Operation;
 use crate::model::{OperationKind, Outcome};
 
 use super::state::{ClusterRow, ClusterView};
@@ -63,6 +62,7 @@ impl NotRun {
 /// Work the runner does on behalf of the event loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// An engine operation, the same the CLI runs.
     Start(Operation),
     /// Cancel the running operation.
     Cancel,
@@ -71,47 +71,14 @@ pub enum Command {
     Refresh(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Operation {
-    Up(PathBuf),
-    Run {
-        cluster: String,
-        target: Target,
-        command: String,
-    },
-    Debug(String),
-    Validate(String),
-    DestroyNode {
-        cluster: String,
-        node: String,
-    },
-    Destroy(String),
-}
-
-impl Operation {
-    /// The engine's name for it; one kind per operation, so messages and the
-    /// exit line name exactly what ran.
-    pub fn kind(&self) -> OperationKind {
-        match self {
-            Self::Up(_) => OperationKind::Up,
-            Self::Run { .. } => OperationKind::Run,
-            Self::Debug(_) => OperationKind::Debug,
-            Self::Validate(_) => OperationKind::Validate,
-            Self::DestroyNode { .. } => OperationKind::DestroyNode,
-            Self::Destroy(_) => OperationKind::Destroy,
-        }
-    }
-
-    /// What it works on: the cluster's name, or for `up` the spec path until
-    /// the engine names the cluster.
-    pub fn subject(&self) -> String {
-        match self {
-            Self::Up(path) => path.display().to_string(),
-            Self::Run { cluster, .. }
-            | Self::DestroyNode { cluster, .. }
-            | Self::Debug(cluster)
-            | Self::Validate(cluster)
-            | Self::Destroy(cluster) => cluster.clone(),
-        }
+/// What an operation works on, for the dashboard's messages: the cluster's
+/// name, for `up` the spec path until the engine names the cluster, and the
+/// state directory for `gc` and `doctor`.
+pub fn subject(operation: &Operation) -> String {
+    match operation {
+        Operation::Up { spec } | Operation::Adopt { spec } => spec.display().to_string(),
+        Operation::Gc { .. } => "(all clusters)".to_owned(),
+        Operation::Doctor { .. } => "(state directory)".to_owned(),
+        other => other.cluster().unwrap_or_default().to_owned(),
     }
 }

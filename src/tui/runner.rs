@@ -4,16 +4,17 @@
 use tokio::sync::mpsc::Sender;
 use tokio_util::sync::CancellationToken;
 
-use super::msg::{Command, Msg, NotRun, Operation};
+use super::msg::{Command, Msg, NotRun, Operation, subject};
 use super::state::{ClusterRow, ClusterView, NodeView};
-use crate::backend::backend_for;
-use crate::engine::{Engine, EngineError, EventKind, EventSink, OperationReport};
+use crate::backend::Registry;
+use crate::engine::{Engine, EngineError, EventKind, EventSink};
 use crate::model::CheckResult;
-use crate::spec::LoadedSpec;
 use crate::state::{ClusterRecord, StateError, StateStore};
 
 pub struct Runner {
     store: StateStore,
+    /// The backends the engines use; capabilities shown come from it.
+    registry: Registry,
     parallel: usize,
     messages: Sender<Msg>,
     cancel: Option<CancellationToken>,
@@ -29,6 +30,7 @@ impl Runner {
     pub fn new(store: StateStore, parallel: usize, messages: Sender<Msg>) -> Self {
         Self {
             store,
+            registry: Registry::builtin(),
             parallel,
             messages,
             cancel: None,
@@ -53,7 +55,9 @@ impl Runner {
     fn engine(&self, cancel: CancellationToken) -> (Engine, crate::engine::EventReceiver) {
         let (sink, events) = EventSink::channel();
         (
-            Engine::new(self.store.clone(), sink, cancel).with_parallel(self.parallel),
+            Engine::new(self.store.clone(), sink, cancel)
+                .with_parallel(self.parallel)
+                .with_registry(self.registry.clone()),
             events,
         )
     }
@@ -69,6 +73,7 @@ impl Runner {
             }
             Command::LoadClusters => {
                 let store = self.store.clone();
+                let registry = self.registry.clone();
                 let messages = self.messages.clone();
                 tokio::task::spawn_blocking(move || {
                     let message = match store.list() {
@@ -76,7 +81,7 @@ impl Runner {
                             records
                                 .iter()
                                 .filter_map(|record| match record {
-                                    Ok(record) => Some(row_of(record)),
+                                    Ok(record) => Some(row_of(record, &registry)),
                                     Err(StateError::Damaged { name, .. }) => {
                                         Some(damaged_row(name))
                                     }
@@ -108,8 +113,8 @@ impl Runner {
         let messages = self.messages.clone();
         tokio::spawn(async move {
             let message = match engine.inspect(&name).await {
-                Ok(record) if attach => Msg::Attached(view_of(&record)),
-                Ok(record) => Msg::Refreshed(view_of(&record)),
+                Ok(record) if attach => Msg::Attached(view_of(&record, engine.registry())),
+                Ok(record) => Msg::Refreshed(view_of(&record, engine.registry())),
                 Err(err) if attach => Msg::Failed(format!("cannot show {name}: {err}")),
                 Err(err) => {
                     tracing::warn!(%err, "refresh failed");
@@ -133,10 +138,10 @@ impl Runner {
         let (engine, mut events) = self.engine(cancel);
         let messages = self.messages.clone();
         let kind = operation.kind();
-        let mut cluster = operation.subject();
+        let mut cluster = subject(&operation);
         self.running = Some(tokio::spawn(async move {
             // The engine lives in the task; when it ends, the event channel closes.
-            let task = tokio::spawn(async move { perform(&engine, operation).await });
+            let task = tokio::spawn(async move { engine.execute(operation).await });
             // Waiting on a full dashboard queue backs up into the engine's
             // bounded queue and from there into the nodes' pipes.
             while let Some(event) = events.recv().await {
@@ -185,38 +190,22 @@ fn not_run(err: &EngineError) -> NotRun {
     }
 }
 
-async fn perform(engine: &Engine, operation: Operation) -> Result<OperationReport, EngineError> {
-    match operation {
-        Operation::Up(path) => {
-            let loaded = LoadedSpec::from_file(&path)
-                .map_err(|errors| EngineError::Invalid(errors.to_string()))?;
-            engine.up(&loaded).await
-        }
-        Operation::Run {
-            cluster,
-            target,
-            command,
-        } => engine.run(&cluster, &target, &command, None).await,
-        Operation::Debug(cluster) => engine.debug(&cluster).await,
-        Operation::Validate(cluster) => engine.revalidate(&cluster).await,
-        Operation::DestroyNode { cluster, node } => engine.destroy_node(&cluster, &node).await,
-        Operation::Destroy(cluster) => engine.destroy(&cluster).await,
-    }
-}
-
-fn capabilities(kind: &str) -> Vec<&'static str> {
-    backend_for(kind)
-        .map(|backend| backend.capabilities().names())
+/// What a kind of backend can do, as the registry says; none for a kind
+/// this build does not know.
+fn capabilities(kind: &str, registry: &Registry) -> Vec<&'static str> {
+    registry
+        .capabilities(kind)
+        .map(|capabilities| capabilities.names())
         .unwrap_or_default()
 }
 
-pub fn row_of(record: &ClusterRecord) -> ClusterRow {
+pub fn row_of(record: &ClusterRecord, registry: &Registry) -> ClusterRow {
     ClusterRow {
         name: record.name.clone(),
         backend: record.spec.backend.kind.clone(),
         nodes: record.nodes.len(),
         status: record.status.as_str().to_owned(),
-        capabilities: capabilities(&record.spec.backend.kind),
+        capabilities: capabilities(&record.spec.backend.kind, registry),
     }
 }
 
@@ -233,7 +222,7 @@ fn damaged_row(name: &str) -> ClusterRow {
 
 /// The dashboard's view of a recorded cluster; validator results of the last
 /// operation come along, per-node results are re-run with `:debug`.
-pub fn view_of(record: &ClusterRecord) -> ClusterView {
+pub fn view_of(record: &ClusterRecord, registry: &Registry) -> ClusterView {
     let mut groups: Vec<String> = Vec::new();
     for group in &record.spec.node_groups {
         if !groups.contains(&group.name) {
@@ -260,7 +249,7 @@ pub fn view_of(record: &ClusterRecord) -> ClusterView {
         name: record.name.clone(),
         backend: record.spec.backend.kind.clone(),
         status: record.status.as_str().to_owned(),
-        capabilities: capabilities(&record.spec.backend.kind),
+        capabilities: capabilities(&record.spec.backend.kind, registry),
         nodes,
         roles: record.spec.roles(),
         groups,

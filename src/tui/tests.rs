@@ -300,6 +300,7 @@ fn command_line_starts_operations_and_reports_errors() {
             cluster: "demo".into(),
             target: Target::Role("agent".into()),
             command: "uptime".into(),
+            timeout: None,
         })]
     );
     assert_eq!(app.running, Some(OperationKind::Run));
@@ -311,12 +312,21 @@ fn command_line_starts_operations_and_reports_errors() {
     assert!(app.notice.as_ref().is_some_and(|notice| notice.error));
 
     app.running = None;
-    type_text(&mut app, ":scale agents 9");
+    type_text(&mut app, ":scale agents nine");
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
     let notice = app.notice.clone().expect("notice");
     assert_eq!(
         notice.text,
-        "backend local cannot scale (it can: create, destroy)"
+        "expected a whole number of nodes, found \"nine\""
+    );
+    type_text(&mut app, ":scale agents 9");
+    assert_eq!(
+        update(&mut app, key(KeyCode::Enter)),
+        vec![Command::Start(Operation::Scale {
+            cluster: "demo".into(),
+            group: "agents".into(),
+            count: 9,
+        })]
     );
 
     // History comes back with Up.

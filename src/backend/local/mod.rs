@@ -66,7 +66,8 @@ impl Backend for LocalBackend {
             destroy: true,
             install_from_path: true,
             install_from_url: false,
-            scale: false,
+            // Groups grow and shrink node by node with create_node/destroy_node.
+            scale: true,
             stop_start: false,
         }
     }

@@ -176,8 +176,18 @@ fn the_quit_question_closes_when_the_operation_ends() {
 #[test]
 fn operations_keep_their_own_names() {
     let cases = [
-        (Operation::Validate("demo".into()), OperationKind::Validate),
-        (Operation::Debug("demo".into()), OperationKind::Debug),
+        (
+            Operation::Validate {
+                cluster: "demo".into(),
+            },
+            OperationKind::Validate,
+        ),
+        (
+            Operation::Debug {
+                cluster: "demo".into(),
+            },
+            OperationKind::Debug,
+        ),
         (
             Operation::DestroyNode {
                 cluster: "demo".into(),
@@ -185,11 +195,16 @@ fn operations_keep_their_own_names() {
             },
             OperationKind::DestroyNode,
         ),
-        (Operation::Destroy("demo".into()), OperationKind::Destroy),
+        (
+            Operation::Destroy {
+                cluster: "demo".into(),
+            },
+            OperationKind::Destroy,
+        ),
     ];
     for (operation, kind) in cases {
         assert_eq!(operation.kind(), kind, "{operation:?}");
-        assert_eq!(operation.subject(), "demo");
+        assert_eq!(crate::tui::msg::subject(&operation), "demo");
     }
 
     let mut app = app();
@@ -262,17 +277,11 @@ fn a_refresh_fills_in_the_backend_so_scale_names_it() {
         &mut app,
         done(OperationKind::Up, "demo", Outcome::Succeeded, ""),
     );
-    type_text(&mut app, ":scale agents 99");
-    update(&mut app, key(KeyCode::Enter));
-    let (text, error) = notice(&app);
-    assert!(error);
-    assert!(text.contains("backend is not known yet"), "{text}");
-
     let record = ClusterView {
         name: "demo".into(),
         backend: "local".into(),
         status: "ready".into(),
-        capabilities: vec!["create", "destroy"],
+        capabilities: vec!["create", "destroy", "scale"],
         groups: vec!["agents".into()],
         roles: vec!["agent".into()],
         ..ClusterView::default()
@@ -284,23 +293,36 @@ fn a_refresh_fills_in_the_backend_so_scale_names_it() {
         "applied once, nothing more changes"
     );
     assert_eq!(app.clusters[0].backend, "local");
-    type_text(&mut app, ":scale agents 99");
-    update(&mut app, key(KeyCode::Enter));
+    // :scale is the engine's Scale operation, as `clusterdeck scale` is.
+    type_text(&mut app, ":scale agents 4");
     assert_eq!(
-        notice(&app).0,
-        "backend local cannot scale (it can: create, destroy)"
+        update(&mut app, key(KeyCode::Enter)),
+        vec![Command::Start(Operation::Scale {
+            cluster: "demo".into(),
+            group: "agents".into(),
+            count: 4
+        })]
     );
-
-    let mut bare = record;
-    bare.backend = "ssh".into();
-    bare.capabilities = Vec::new();
-    update(&mut app, Msg::Refreshed(bare));
-    type_text(&mut app, ":scale agents 99");
-    update(&mut app, key(KeyCode::Enter));
-    assert_eq!(
-        notice(&app).0,
-        "backend ssh cannot scale (it has no capabilities)"
+    assert_eq!(app.running, Some(OperationKind::Scale));
+    // The engine's refusal (here: what an ssh cluster gets) is shown as is.
+    update(
+        &mut app,
+        Msg::OperationDone {
+            operation: OperationKind::Scale,
+            cluster: "demo".into(),
+            result: Err(NotRun {
+                error: "backend ssh cannot scale (it has no capabilities)".into(),
+                bad_input: true,
+            }),
+        },
     );
+    let (text, error) = notice(&app);
+    assert!(error);
+    assert!(
+        text.contains("backend ssh cannot scale (it has no capabilities)"),
+        "{text}"
+    );
+    assert_eq!(app.running, None);
 }
 
 #[test]
@@ -422,7 +444,12 @@ fn every_command_checks_its_arguments() {
     ] {
         assert_eq!(parse(line), Err(usage.to_owned()), "{line}");
     }
-    assert_eq!(parse("debug"), Ok(Operation::Debug("demo".into())));
+    assert_eq!(
+        parse("debug"),
+        Ok(Operation::Debug {
+            cluster: "demo".into()
+        })
+    );
     assert_eq!(
         parse("destroy-node  agents-1 "),
         Ok(Operation::DestroyNode {
@@ -465,4 +492,27 @@ fn an_up_that_created_nothing_is_not_called_destroyed() {
     );
     assert_eq!(app.refresh_target(), None);
     assert_eq!(app.clusters[0].status, "not created");
+}
+
+#[test]
+fn gc_runs_from_any_view_and_keeps_the_shown_cluster() {
+    let mut app = app();
+    type_text(&mut app, ":gc --yes");
+    assert_eq!(
+        update(&mut app, key(KeyCode::Enter)),
+        vec![Command::Start(Operation::Gc { apply: true })]
+    );
+    started(&mut app, OperationKind::Gc, "(all clusters)");
+    assert_eq!(app.running, Some(OperationKind::Gc));
+    assert_eq!(
+        app.cluster.as_ref().map(|cluster| cluster.name.as_str()),
+        Some("demo"),
+        "gc works on no one cluster: the shown one stays"
+    );
+    update(
+        &mut app,
+        done(OperationKind::Gc, "(all clusters)", Outcome::Succeeded, ""),
+    );
+    assert_eq!(app.running, None);
+    assert_eq!(notice(&app), ("gc succeeded".to_owned(), false));
 }

@@ -35,10 +35,14 @@ pub(super) fn on_event(app: &mut App, event: Event) -> Vec<Command> {
     match event.kind {
         EventKind::OperationStarted { operation, cluster } => {
             app.running = Some(operation);
-            if app
-                .cluster
-                .as_ref()
-                .is_none_or(|shown| shown.name != cluster)
+            // `gc` and `doctor` work on the state directory, not on a
+            // cluster to show.
+            let on_a_cluster = !matches!(operation, OperationKind::Gc | OperationKind::Doctor);
+            if on_a_cluster
+                && app
+                    .cluster
+                    .as_ref()
+                    .is_none_or(|shown| shown.name != cluster)
             {
                 app.cluster = Some(ClusterView {
                     name: cluster,

@@ -1,0 +1,297 @@
+//! `doctor`: checks that clusterdeck can work here, each failing check with
+//! the line that fixes it. Read-only: it never changes state.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use super::event::EventKind;
+use super::{Engine, EngineError, OperationReport};
+use crate::model::{CheckKind, CheckResult, CheckStatus, OperationKind, Outcome, Summary};
+use crate::spec::LoadedSpec;
+use crate::state::StateError;
+
+/// One check's verdict; a failure carries its fix.
+struct Verdict {
+    name: &'static str,
+    problem: Option<(String, String)>,
+    fine: String,
+}
+
+impl Verdict {
+    fn pass(name: &'static str, fine: impl Into<String>) -> Self {
+        Self {
+            name,
+            problem: None,
+            fine: fine.into(),
+        }
+    }
+
+    fn fail(name: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            name,
+            problem: Some((problem.into(), fix.into())),
+            fine: String::new(),
+        }
+    }
+
+    fn into_result(self) -> CheckResult {
+        let (status, message) = match self.problem {
+            None => (CheckStatus::Pass, self.fine),
+            Some((problem, fix)) => (CheckStatus::Fail, format!("{problem}\n    fix: {fix}")),
+        };
+        CheckResult {
+            kind: CheckKind::Doctor,
+            name: self.name.to_owned(),
+            status,
+            node: None,
+            message,
+            exit_code: None,
+            output: None,
+        }
+    }
+}
+
+impl Engine {
+    pub(crate) async fn doctor(
+        &self,
+        spec: Option<&LoadedSpec>,
+    ) -> Result<OperationReport, EngineError> {
+        let subject = self.store.root().display().to_string();
+        self.start(OperationKind::Doctor, &subject);
+        let mut verdicts = self.state_checks();
+        if let Some(loaded) = spec {
+            verdicts.extend(self.spec_checks(loaded));
+        }
+        verdicts.extend(self.backend_preflight(spec));
+        let results: Vec<CheckResult> = verdicts.into_iter().map(Verdict::into_result).collect();
+        for result in &results {
+            self.events.emit(EventKind::CheckResult {
+                result: result.clone(),
+            });
+        }
+        let mut summary = Summary::default();
+        for result in &results {
+            summary.tally.add(result.status);
+        }
+        let failed = results
+            .iter()
+            .filter(|result| result.status != CheckStatus::Pass)
+            .count();
+        let outcome = if failed == 0 {
+            Outcome::Succeeded
+        } else {
+            summary.reason = Some(format!(
+                "{failed} of {} check(s) failed; each names its fix",
+                results.len()
+            ));
+            Outcome::Failed
+        };
+        Ok(self.finish(OperationKind::Doctor, &subject, outcome, summary))
+    }
+
+    /// The state directory: there (or creatable), private, writable, and
+    /// every cluster in it readable and not left locked.
+    fn state_checks(&self) -> Vec<Verdict> {
+        let root = self.store.root();
+        let shown = root.display();
+        let elsewhere = "or point --state-dir (CLUSTERDECK_STATE_DIR) at a directory of yours";
+        let metadata = match std::fs::metadata(root) {
+            Ok(metadata) if metadata.is_dir() => metadata,
+            Ok(_) => {
+                return vec![Verdict::fail(
+                    "state-dir",
+                    format!("{shown} is not a directory"),
+                    format!("move {shown} out of the way, {elsewhere}"),
+                )];
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return vec![creatable(root, elsewhere)];
+            }
+            Err(err) => {
+                return vec![Verdict::fail(
+                    "state-dir",
+                    format!("cannot read {shown}: {err}"),
+                    format!("make {shown} readable by you, {elsewhere}"),
+                )];
+            }
+        };
+        let mut verdicts = vec![Verdict::pass("state-dir", format!("{shown} exists"))];
+        verdicts.push(private(root, metadata.permissions().mode()));
+        verdicts.push(writable(root, elsewhere));
+        let names = match self.store.names() {
+            Ok(names) => names,
+            Err(err) => {
+                verdicts.push(Verdict::fail(
+                    "records",
+                    format!("cannot list clusters: {err}"),
+                    format!("make {shown}/clusters a readable directory of yours"),
+                ));
+                return verdicts;
+            }
+        };
+        verdicts.push(self.records(&names));
+        verdicts.push(self.locks(&names));
+        verdicts
+    }
+
+    fn records(&self, names: &[String]) -> Verdict {
+        let mut problems = Vec::new();
+        let mut fixes = Vec::new();
+        for name in names {
+            match self.store.load(name) {
+                Ok(_) => {}
+                Err(err @ StateError::Damaged { .. }) => {
+                    problems.push(err.to_string());
+                    fixes.push(format!("`clusterdeck destroy {name}`"));
+                }
+                Err(err) => {
+                    problems.push(format!("cluster {name}: {err}"));
+                    fixes.push(format!("make the files of cluster {name} readable by you"));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Verdict::pass(
+                "records",
+                format!("{} cluster record(s) readable", names.len()),
+            )
+        } else {
+            Verdict::fail(
+                "records",
+                problems.join("; "),
+                format!(
+                    "{} (it removes what the ledger lists), or restore its cluster.json",
+                    fixes.join(", ")
+                ),
+            )
+        }
+    }
+
+    fn locks(&self, names: &[String]) -> Verdict {
+        let stale: Vec<String> = names
+            .iter()
+            .flat_map(|name| self.store.stale_lock_entries(name).unwrap_or_default())
+            .map(|path| path.display().to_string())
+            .collect();
+        if stale.is_empty() {
+            Verdict::pass("locks", "no stale lock holders")
+        } else {
+            Verdict::fail(
+                "locks",
+                format!(
+                    "{} lock holder entr(ies) of processes that are gone",
+                    stale.len()
+                ),
+                format!("rm {}", stale.join(" ")),
+            )
+        }
+    }
+
+    /// The spec doctor was given: its backend exists and its validators pass.
+    fn spec_checks(&self, loaded: &LoadedSpec) -> Vec<Verdict> {
+        let kind = &loaded.spec.backend.kind;
+        if let Err(problem) = self.backend(kind) {
+            return vec![Verdict::fail(
+                "backend",
+                problem,
+                format!(
+                    "set backend.kind in {} to one of: {}",
+                    loaded.path.display(),
+                    self.registry.kinds().join(", ")
+                ),
+            )];
+        }
+        let (validators, _) = self.validate(loaded);
+        let failed: Vec<String> = validators
+            .iter()
+            .filter(|outcome| outcome.status != CheckStatus::Pass)
+            .map(|outcome| format!("{}: {}", outcome.name, outcome.message))
+            .collect();
+        if failed.is_empty() {
+            vec![Verdict::pass(
+                "spec",
+                format!("{} validator(s) pass", validators.len()),
+            )]
+        } else {
+            vec![Verdict::fail(
+                "spec",
+                failed.join("; "),
+                format!(
+                    "edit {} (`clusterdeck validate` shows the plan)",
+                    loaded.path.display()
+                ),
+            )]
+        }
+    }
+
+    /// The backends' own checks (tools installed, credentials, reachability).
+    ///
+    /// TODO(backend contract v2): once `Backend::preflight` exists, call it
+    /// for the spec's backend (or every backend of the registry without a
+    /// spec) and turn each `PreflightCheck` (name, status, message, fix)
+    /// into a verdict here. The backend trait of this build has no preflight.
+    fn backend_preflight(&self, _spec: Option<&LoadedSpec>) -> Vec<Verdict> {
+        Vec::new()
+    }
+}
+
+/// A state directory that does not exist yet is fine if it can be made.
+fn creatable(root: &Path, elsewhere: &str) -> Verdict {
+    let shown = root.display();
+    let existing = root.ancestors().skip(1).find(|dir| dir.exists());
+    match existing {
+        Some(dir) if dir.is_dir() && writable_by_me(dir) => Verdict::pass(
+            "state-dir",
+            format!("{shown} does not exist yet; it is created on first use"),
+        ),
+        Some(dir) => Verdict::fail(
+            "state-dir",
+            format!(
+                "{shown} does not exist and cannot be created: {} is not a writable directory",
+                dir.display()
+            ),
+            format!("mkdir -m 700 -p {shown} as a user who can, {elsewhere}"),
+        ),
+        None => Verdict::fail(
+            "state-dir",
+            format!("{shown} does not exist and has no existing parent"),
+            format!("give an absolute path: {elsewhere}"),
+        ),
+    }
+}
+
+fn private(root: &Path, mode: u32) -> Verdict {
+    if mode & 0o077 == 0 {
+        Verdict::pass("permissions", "owner-only")
+    } else {
+        Verdict::fail(
+            "permissions",
+            format!(
+                "{} is mode {:o}: other users can read cluster state",
+                root.display(),
+                mode & 0o777
+            ),
+            format!("chmod 700 {}", root.display()),
+        )
+    }
+}
+
+fn writable(root: &Path, elsewhere: &str) -> Verdict {
+    if writable_by_me(root) {
+        Verdict::pass("writable", "a file can be written and removed")
+    } else {
+        Verdict::fail(
+            "writable",
+            format!("cannot write in {}", root.display()),
+            format!("chmod u+w {}, {elsewhere}", root.display()),
+        )
+    }
+}
+
+/// Tries it: permission bits do not tell about ACLs, read-only mounts or root.
+fn writable_by_me(dir: &Path) -> bool {
+    let probe = dir.join(format!(".clusterdeck-doctor-{}", std::process::id()));
+    let written = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    written
+}

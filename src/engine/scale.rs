@@ -1,0 +1,347 @@
+//! `scale`: grows a group with new nodes (created, installed, checked like
+//! `up` does) or shrinks it, highest index first.
+
+use super::event::EventKind;
+use super::exec::fan_out;
+use super::{Engine, EngineError, OperationReport};
+use crate::backend::{Capabilities, NodePlan};
+use crate::model::{Node, NodeFailure, NodeState, OperationKind, Outcome, Summary, node_name};
+use crate::spec::LoadedSpec;
+use crate::state::{ClusterRecord, ClusterStatus, LockMode};
+
+/// The most nodes one group may have; a typo of a few digits more is refused
+/// rather than starting thousands of machines.
+pub const MAX_GROUP_SIZE: u32 = 10_000;
+
+/// What a scale request comes to once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ScaleStep {
+    /// The group already has that many nodes.
+    Nothing {
+        current: u32,
+    },
+    Grow {
+        current: u32,
+        add: u32,
+    },
+    Shrink {
+        current: u32,
+        remove: u32,
+    },
+}
+
+impl Engine {
+    pub(crate) async fn scale(
+        &self,
+        cluster: &str,
+        group: &str,
+        count: u32,
+    ) -> Result<OperationReport, EngineError> {
+        let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
+        let mut record = self.store.load(cluster)?;
+        let step = self.check_scale(&record, group, count)?;
+        let (backend, ctx) = self.attach(&record)?;
+        let started_at = self.start(OperationKind::Scale, cluster);
+        let mut summary = Summary::default();
+        match step {
+            ScaleStep::Nothing { current } => {
+                self.events.warn(
+                    None,
+                    format!("group {group} already has {current} node(s): nothing to do"),
+                );
+                return Ok(self.finish(OperationKind::Scale, cluster, Outcome::Succeeded, summary));
+            }
+            ScaleStep::Grow { add, .. } => {
+                summary.nodes_total = add as usize;
+                let plans = grow_plans(&record, group, add);
+                let created = self
+                    .provision(backend.as_ref(), &ctx, plans, &mut summary)
+                    .await;
+                let new_names: Vec<String> = created.iter().map(|node| node.name.clone()).collect();
+                record.nodes.extend(created);
+                record.set_group_size(group, count);
+                // What exists is recorded before anything else can fail.
+                self.store.save(&record)?;
+                self.install_new(
+                    backend.as_ref(),
+                    &ctx,
+                    &mut record,
+                    &new_names,
+                    &mut summary,
+                )
+                .await;
+                let debuggers = record.spec.checks.debuggers.clone();
+                if !debuggers.is_empty() && !self.cancel.is_cancelled() {
+                    // On the whole cluster: a new node changes what the
+                    // others see (how many agents there are, for one).
+                    let results = self
+                        .run_debuggers(&debuggers, backend.as_ref(), &ctx, &record)
+                        .await;
+                    summary.record_results(&results);
+                }
+            }
+            ScaleStep::Shrink { remove, .. } => {
+                summary.nodes_total = remove as usize;
+                let victims = shrink_victims(&record, group, remove);
+                let ctx = &ctx;
+                let backend = backend.as_ref();
+                let results = fan_out(victims, self.parallel, |node| async move {
+                    let result = backend.destroy_node(ctx, &node).await;
+                    if result.is_ok() {
+                        self.events.emit(EventKind::NodeDestroyed {
+                            node: node.name.clone(),
+                        });
+                    }
+                    (node, result)
+                })
+                .await;
+                for (node, result) in results {
+                    match result {
+                        Ok(()) => record.nodes.retain(|known| known.name != node.name),
+                        Err(err) => {
+                            self.events.error(Some(&node.name), err.to_string());
+                            summary.failures.push(NodeFailure {
+                                node: node.name,
+                                step: "destroy".to_owned(),
+                                error: err.to_string(),
+                            });
+                        }
+                    }
+                }
+                record.recount_group(group);
+            }
+        }
+        let outcome = if self.cancel.is_cancelled() {
+            summary.reason = Some(format!(
+                "cancelled; what exists is recorded: `clusterdeck inspect {cluster}` shows it"
+            ));
+            Outcome::Cancelled
+        } else if !summary.failures.is_empty() || !summary.tally.all_passed() {
+            summary.reason = Some(summary.failure_reason());
+            record.status = ClusterStatus::Degraded;
+            Outcome::Failed
+        } else {
+            Outcome::Succeeded
+        };
+        let report = self.finish(OperationKind::Scale, cluster, outcome, summary);
+        self.remember(&mut record, OperationKind::Scale, started_at, &report);
+        Ok(report)
+    }
+
+    /// Everything that can refuse a scale before it touches anything.
+    pub(super) fn check_scale(
+        &self,
+        record: &ClusterRecord,
+        group: &str,
+        count: u32,
+    ) -> Result<ScaleStep, EngineError> {
+        if record.group_size(group).is_none() {
+            let known: Vec<&str> = record
+                .groups
+                .iter()
+                .map(|size| size.name.as_str())
+                .collect();
+            return Err(EngineError::Invalid(format!(
+                "cluster {} has no group {group:?}; groups: {}",
+                record.name,
+                known.join(", ")
+            )));
+        }
+        if count > MAX_GROUP_SIZE {
+            return Err(EngineError::Invalid(format!(
+                "a group has 0 to {MAX_GROUP_SIZE} nodes; {count} is out of range"
+            )));
+        }
+        self.require(&record.spec.backend.kind, "scale", |caps| caps.scale)?;
+        if record.status == ClusterStatus::Stopped {
+            return Err(EngineError::Invalid(super::operation::stopped_message(
+                &record.name,
+            )));
+        }
+        let current = u32::try_from(live_nodes(record, group).len()).unwrap_or(u32::MAX);
+        Ok(match count.cmp(&current) {
+            std::cmp::Ordering::Equal => ScaleStep::Nothing { current },
+            std::cmp::Ordering::Greater => ScaleStep::Grow {
+                current,
+                add: count - current,
+            },
+            std::cmp::Ordering::Less => ScaleStep::Shrink {
+                current,
+                remove: current - count,
+            },
+        })
+    }
+
+    /// Refuses what a backend cannot do, naming what it can.
+    pub(super) fn require(
+        &self,
+        kind: &str,
+        verb: &str,
+        capable: impl Fn(&Capabilities) -> bool,
+    ) -> Result<(), EngineError> {
+        let capabilities = self
+            .capabilities(kind)
+            .ok_or_else(|| EngineError::Invalid(self.backend(kind).err().unwrap_or_default()))?;
+        if capable(&capabilities) {
+            return Ok(());
+        }
+        let can = capabilities.names();
+        Err(EngineError::Invalid(if can.is_empty() {
+            format!("backend {kind} cannot {verb} (it has no capabilities)")
+        } else {
+            format!("backend {kind} cannot {verb} (it can: {})", can.join(", "))
+        }))
+    }
+
+    /// Installs on the new nodes as `up` would, telling each the whole
+    /// cluster; failures mark the node failed.
+    async fn install_new(
+        &self,
+        backend: &dyn crate::backend::Backend,
+        ctx: &crate::backend::ClusterContext,
+        record: &mut ClusterRecord,
+        new_names: &[String],
+        summary: &mut Summary,
+    ) {
+        let Some(install) = record.spec.install.clone() else {
+            return;
+        };
+        if self.cancel.is_cancelled() {
+            return;
+        }
+        let loaded = LoadedSpec {
+            spec: record.spec.clone(),
+            path: std::path::PathBuf::from(&record.spec_path),
+            // Install needs no positions: they only locate validator findings.
+            positions: Default::default(),
+        };
+        // `install_all` installs on the running nodes of the list it gets and
+        // gives every node that list as its cluster: the existing nodes stay
+        // in it, marked so they are not installed a second time.
+        let cluster: Vec<Node> = record
+            .nodes
+            .iter()
+            .filter(|node| node.state != NodeState::Destroyed)
+            .cloned()
+            .map(|mut node| {
+                if !new_names.contains(&node.name) && node.state == NodeState::Running {
+                    node.state = NodeState::Creating;
+                }
+                node
+            })
+            .collect();
+        let failures = self
+            .install_all(&loaded, &install, backend, ctx, &cluster)
+            .await;
+        for node in &mut record.nodes {
+            if failures.iter().any(|failure| failure.node == node.name) {
+                node.state = NodeState::Failed;
+            }
+        }
+        summary.failures.extend(failures);
+    }
+}
+
+/// The group's nodes that still exist (a failed creation counts: it holds
+/// its name and its place in the group until it is scaled away).
+fn live_nodes<'r>(record: &'r ClusterRecord, group: &str) -> Vec<&'r Node> {
+    record
+        .nodes
+        .iter()
+        .filter(|node| node.group == group && node.state != NodeState::Destroyed)
+        .collect()
+}
+
+/// New nodes numbered on from the highest index the group ever had, so a
+/// name is never reused while the ledger may still mention it.
+fn grow_plans(record: &ClusterRecord, group: &str, add: u32) -> Vec<NodePlan> {
+    let spec = record
+        .spec
+        .node_groups
+        .iter()
+        .find(|spec| spec.name == group);
+    let next = record
+        .nodes
+        .iter()
+        .filter(|node| node.group == group)
+        .map(|node| node.index)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    (next..next + add)
+        .map(|index| NodePlan {
+            name: node_name(group, index),
+            group: group.to_owned(),
+            index,
+            roles: spec.map(|spec| spec.roles.clone()).unwrap_or_default(),
+            options: spec.map(|spec| spec.options.clone()).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The nodes a shrink removes: the highest indices first.
+fn shrink_victims(record: &ClusterRecord, group: &str, remove: u32) -> Vec<Node> {
+    let mut nodes: Vec<Node> = live_nodes(record, group).into_iter().cloned().collect();
+    nodes.sort_by_key(|node| std::cmp::Reverse(node.index));
+    nodes.truncate(remove as usize);
+    nodes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::GroupSize;
+
+    fn node(group: &str, index: u32, state: NodeState) -> Node {
+        Node {
+            id: format!("/n/{group}-{index}"),
+            name: node_name(group, index),
+            group: group.into(),
+            index,
+            roles: vec![],
+            addresses: vec![],
+            state,
+        }
+    }
+
+    fn record(nodes: Vec<Node>) -> ClusterRecord {
+        let spec: crate::spec::ClusterSpec = serde_json::from_value(serde_json::json!({
+            "name": "demo",
+            "backend": { "kind": "local", "options": {} },
+            "node_groups": [{ "name": "agents", "count": 3, "roles": ["agent"], "options": {} }],
+            "install": null,
+            "checks": { "validators": [], "debuggers": [] }
+        }))
+        .expect("spec");
+        ClusterRecord {
+            version: 1,
+            name: "demo".into(),
+            uid: "demo-1".into(),
+            groups: GroupSize::of_spec(&spec),
+            spec,
+            spec_path: String::new(),
+            status: ClusterStatus::Ready,
+            nodes,
+            created_at: String::new(),
+            updated_at: String::new(),
+            last_operation: None,
+        }
+    }
+
+    #[test]
+    fn new_nodes_continue_after_the_highest_index_and_shrink_takes_the_highest() {
+        let record = record(vec![
+            node("agents", 1, NodeState::Running),
+            node("agents", 2, NodeState::Destroyed),
+            node("agents", 4, NodeState::Failed),
+        ]);
+        let plans = grow_plans(&record, "agents", 2);
+        let names: Vec<&str> = plans.iter().map(|plan| plan.name.as_str()).collect();
+        assert_eq!(names, vec!["agents-5", "agents-6"]);
+        assert_eq!(plans[0].roles, vec!["agent".to_owned()]);
+        let victims = shrink_victims(&record, "agents", 1);
+        assert_eq!(victims.len(), 1);
+        assert_eq!(victims[0].name, "agents-4");
+        assert_eq!(live_nodes(&record, "agents").len(), 2);
+    }
+}
