@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::backend::{Backend, resolve_options};
 use crate::model::{CheckStatus, ValidatorOutcome};
-use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec};
+use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec, redact_userinfo};
 
 fn outcome(name: &str, passed: bool, message: impl Into<String>) -> ValidatorOutcome {
     ValidatorOutcome {
@@ -147,12 +147,29 @@ fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Option<Validato
         InstallSource::Url(url) => {
             if !capabilities.install_from_url {
                 problems.push(format!(
-                    "backend {:?} cannot install from a URL ({url}); download the installer and give its path",
-                    backend.kind()
+                    "backend {:?} cannot install from a URL ({}); download the installer and give its path",
+                    backend.kind(),
+                    redact_userinfo(url)
                 ));
             }
         }
     }
+    let present = match &install.from {
+        InstallSource::Path(_) => format!(
+            "installer and {} file(s) to copy are present",
+            install.files.len()
+        ),
+        InstallSource::Url(url) => format!(
+            "{} file(s) to copy are present; the installer is downloaded from {} at install ({})",
+            install.files.len(),
+            redact_userinfo(url),
+            if install.sha256.is_some() {
+                "sha256 pinned"
+            } else {
+                "not verified: no sha256"
+            }
+        ),
+    };
     for file in &install.files {
         let resolved = loaded.resolve(&file.src);
         if !resolved.is_file() {
@@ -160,14 +177,7 @@ fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Option<Validato
         }
     }
     Some(if problems.is_empty() {
-        outcome(
-            "install-source",
-            true,
-            format!(
-                "installer and {} file(s) to copy are present",
-                install.files.len()
-            ),
-        )
+        outcome("install-source", true, present)
     } else {
         outcome("install-source", false, problems.join("; "))
     })

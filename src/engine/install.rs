@@ -17,10 +17,10 @@ use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
 
 /// Where install material goes, relative to the node's root.
 pub const INSTALL_DIR: &str = "install";
-const CONFIG_FILE: &str = "config.json";
+pub(super) const CONFIG_FILE: &str = "config.json";
 
 /// A step's failure: how it ended and what to tell the user.
-type StepError = (StepStatus, String);
+pub(super) type StepError = (StepStatus, String);
 
 struct Material {
     installer: PathBuf,
@@ -44,14 +44,20 @@ impl Engine {
             .iter()
             .filter(|node| node.state == NodeState::Running)
             .collect();
-        let material = match material(loaded, install) {
+        let installer = match &install.from {
+            InstallSource::Path(path) => {
+                local_installer(loaded.resolve(path)).map_err(|error| ("upload", error))
+            }
+            InstallSource::Url(url) => self.fetched_installer(url, install, backend).await,
+        };
+        let material = match installer.and_then(|installer| material(loaded, install, installer)) {
             Ok(material) => material,
-            Err(error) => {
+            Err((step, error)) => {
                 return running
                     .iter()
                     .map(|node| NodeFailure {
                         node: node.name.clone(),
-                        step: "upload".to_owned(),
+                        step: step.to_owned(),
                         error: error.clone(),
                     })
                     .collect();
@@ -140,8 +146,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Wraps one step of one node in started/finished events.
-    async fn step<T>(
+    /// Wraps one step of one node (or, with an empty node, of the whole
+    /// operation) in started/finished events.
+    pub(super) async fn step<T>(
         &self,
         node: &str,
         step: &str,
@@ -176,17 +183,27 @@ fn step_status(status: ExecStatus) -> StepStatus {
     }
 }
 
-fn material(loaded: &LoadedSpec, install: &InstallSpec) -> Result<Material, String> {
-    let InstallSource::Path(path) = &install.from else {
-        return Err("installing from a URL is not supported by this backend".to_owned());
-    };
-    let installer = loaded.resolve(path);
-    let installer_name = installer
+/// The installer file on this machine and the name it gets on the nodes.
+pub(super) type Installer = (PathBuf, String);
+
+/// Why install could not start: the step every node fails, and the reason.
+pub(super) type MaterialError = (&'static str, String);
+
+fn local_installer(installer: PathBuf) -> Result<Installer, String> {
+    let name = installer
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .ok_or_else(|| format!("installer path {} has no file name", installer.display()))?;
+    Ok((installer, name))
+}
+
+fn material(
+    loaded: &LoadedSpec,
+    install: &InstallSpec,
+    (installer, installer_name): Installer,
+) -> Result<Material, MaterialError> {
     let config = serde_json::to_vec_pretty(&install.config)
-        .map_err(|err| format!("cannot render the install config: {err}"))?;
+        .map_err(|err| ("upload", format!("cannot render the install config: {err}")))?;
     let files = install
         .files
         .iter()

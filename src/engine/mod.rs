@@ -5,6 +5,7 @@
 mod destroy;
 mod event;
 mod exec;
+mod fetch;
 mod install;
 mod plan;
 mod remote;
