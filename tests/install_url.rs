@@ -356,28 +356,156 @@ impl Backend for NodeFetchBackend {
     }
 }
 
+fn node_fetch_backends() -> clusterdeck::engine::BackendFactory {
+    Arc::new(|_| Ok(Arc::new(NodeFetchBackend(LocalBackend)) as Arc<dyn Backend>))
+}
+
+fn node_fetch_steps(events: &[Event]) -> Vec<(String, StepStatus, Option<String>)> {
+    events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::StepFinished {
+                node,
+                step,
+                status,
+                error,
+                ..
+            } if step == "fetch" => Some((node.clone(), *status, error.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn a_backend_that_fetches_on_the_node_is_refused_clearly_for_now() {
-    let server = Server::start(vec![("/setup.sh", INSTALLER.to_vec())]);
+async fn a_backend_that_fetches_on_the_node_has_every_node_download_and_check() {
+    let server = Server::start(vec![("/dl/setup.sh", INSTALLER.to_vec())]);
+    let digest = sha256_hex(INSTALLER);
     let dir = tempfile::tempdir().expect("dir");
     let store = StateStore::new(dir.path().join("state"));
-    let loaded = write_spec(dir.path(), "url-node", &server.url("/setup.sh"), None);
-    let backends: clusterdeck::engine::BackendFactory =
-        Arc::new(|_| Ok(Arc::new(NodeFetchBackend(LocalBackend)) as Arc<dyn Backend>));
+    let url = server.url("/dl/setup.sh");
+    let loaded = write_spec(dir.path(), "url-node", &url, Some(&digest));
 
-    let (report, _events) = up_with(&store, &loaded, Some(backends)).await;
-    assert_eq!(report.outcome, Outcome::Failed);
-    assert!(
-        report.summary.failures.iter().all(|failure| failure.step == "fetch"
-            && failure.error
-                == "backend \"local\" wants installers fetched on the nodes, which clusterdeck does not support yet"),
-        "{:?}",
-        report.summary.failures
-    );
-    assert_eq!(server.requests(), 0, "nothing was downloaded");
+    let (report, events) = up_with(&store, &loaded, Some(node_fetch_backends())).await;
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.summary);
+    assert_eq!(report.summary.tally.pass, 2, "both debuggers pass");
+    assert_eq!(server.requests(), 2, "each node downloaded for itself");
+    let mut steps = node_fetch_steps(&events);
+    steps.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
-        report.summary.tally.pass, 0,
-        "no debugger passes without an install"
+        steps,
+        vec![
+            ("a-1".to_owned(), StepStatus::Ok, None),
+            ("a-2".to_owned(), StepStatus::Ok, None)
+        ],
+        "one fetch step per node, none on this machine"
     );
+    let progress: Vec<String> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::StepProgress {
+                step,
+                message: Some(message),
+                ..
+            } if step == "fetch" => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        progress,
+        vec![format!("downloaded, sha256 {digest}"); 2],
+        "each node reports the digest it checked"
+    );
+    assert!(cached_files(&store).is_empty(), "nothing was fetched here");
+    let record = store.load("url-node").expect("record");
+    for node in &record.nodes {
+        let install = Path::new(&node.id).join("install");
+        assert_eq!(
+            std::fs::read(install.join("setup.sh")).expect("fetched"),
+            INSTALLER
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&install)
+            .expect("install dir")
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name())
+            .filter(|name| name.to_string_lossy().ends_with(".part"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
     destroy(&store, "url-node").await;
+}
+
+#[tokio::test]
+async fn on_the_node_a_wrong_digest_or_a_404_fails_that_node_and_runs_nothing() {
+    let server = Server::start(vec![("/setup.sh", INSTALLER.to_vec())]);
+    let actual = sha256_hex(INSTALLER);
+    let wrong = "0f".repeat(32);
+    let dir = tempfile::tempdir().expect("dir");
+    let store = StateStore::new(dir.path().join("state"));
+    let url = server.url("/setup.sh");
+    let loaded = write_spec(dir.path(), "url-node-wrong", &url, Some(&wrong));
+
+    let (report, events) = up_with(&store, &loaded, Some(node_fetch_backends())).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    let expected = format!(
+        "the installer downloaded from {url} has sha256 {actual}, but the spec expects {wrong}; it was removed and the installer was not run"
+    );
+    assert_eq!(report.summary.failures.len(), 2);
+    for failure in &report.summary.failures {
+        assert_eq!(
+            (failure.step.as_str(), failure.error.as_str()),
+            ("fetch", expected.as_str())
+        );
+    }
+    let record = store.load("url-node-wrong").expect("record");
+    for node in &record.nodes {
+        let install = Path::new(&node.id).join("install");
+        let names: Vec<_> = std::fs::read_dir(&install)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(names.is_empty(), "{} holds {names:?}", node.name);
+        assert!(!Path::new(&node.id).join("url-marker").exists());
+    }
+    assert!(
+        !events.iter().any(|event| matches!(
+            &event.kind,
+            EventKind::StepStarted { step, .. } if step == "upload" || step.starts_with("install")
+        )),
+        "no upload and no installer run after a failed fetch"
+    );
+    destroy(&store, "url-node-wrong").await;
+
+    let missing = server.url("/nope.sh");
+    let with_credentials = missing.replace("http://", "http://ci:t0ken@");
+    let loaded = write_spec(dir.path(), "url-node-404", &with_credentials, None);
+    let (report, events) = up_with(&store, &loaded, Some(node_fetch_backends())).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    for failure in &report.summary.failures {
+        assert_eq!(failure.step, "fetch");
+        assert!(
+            failure
+                .error
+                .starts_with(&format!("cannot download {missing} on this node: ")),
+            "{}",
+            failure.error
+        );
+        assert!(failure.error.contains("404"), "{}", failure.error);
+    }
+    assert_eq!(report.summary.failures.len(), 2);
+    let all = serde_json::to_string(&events).expect("events serialize");
+    assert!(
+        !all.contains("t0ken"),
+        "credentials leaked into events: {all}"
+    );
+    assert_eq!(
+        warnings(&events).len(),
+        1,
+        "one warning for the unpinned URL: {:?}",
+        warnings(&events)
+    );
+    destroy(&store, "url-node-404").await;
 }

@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use super::event::EventKind;
-use super::install::{CONFIG_FILE, Installer, MaterialError};
+use super::fetch_node::NodeFetch;
+use super::install::{CONFIG_FILE, Installer, InstallerFile, MaterialError};
 use super::sink::EventSink;
 use crate::backend::Backend;
 use crate::model::{StepStatus, UrlFetch};
@@ -27,22 +28,31 @@ use crate::state::ensure_private_dir;
 pub(super) const FETCH_STEP: &str = "fetch";
 
 impl Engine {
-    /// The installer a URL names, on this machine, ready to upload like a
-    /// path installer. Fetched once for the whole operation.
+    /// The installer a URL names: on this machine, fetched once for the
+    /// whole operation and uploaded like a path installer; or, for a backend
+    /// that wants it so, left for each node to fetch.
     pub(super) async fn fetched_installer(
         &self,
         url: &str,
         install: &InstallSpec,
         backend: &dyn Backend,
     ) -> Result<Installer, MaterialError> {
+        let name = installer_name(url, CONFIG_FILE);
         if backend.capabilities().url_fetch == UrlFetch::Node {
-            return Err((
-                FETCH_STEP,
-                format!(
-                    "backend {:?} wants installers fetched on the nodes, which clusterdeck does not support yet",
-                    backend.kind()
-                ),
-            ));
+            if install.sha256.is_none() {
+                self.events.warn(
+                    None,
+                    format!(
+                        "the installer from {} is not verified: the spec gives no sha256. Each node prints the sha256 it downloaded; add `sha256: <digest>` under `install:` to pin it",
+                        redact_userinfo(url)
+                    ),
+                );
+            }
+            let fetch = NodeFetch {
+                url: url.to_owned(),
+                sha256: install.sha256.clone(),
+            };
+            return Ok((InstallerFile::OnNode(fetch), name));
         }
         let cache = cache_dir(self.store.root());
         let request = FetchRequest {
@@ -67,7 +77,7 @@ impl Engine {
             .step("", FETCH_STEP, fetch)
             .await
             .map_err(|error| (FETCH_STEP, error))?;
-        Ok((path, installer_name(url, CONFIG_FILE)))
+        Ok((InstallerFile::Here(path), name))
     }
 }
 

@@ -8,6 +8,8 @@ use std::time::Instant;
 use super::Engine;
 use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
+use super::fetch::FETCH_STEP;
+use super::fetch_node::NodeFetch;
 use super::plan::node_env;
 use super::up::elapsed_ms;
 use crate::backend::{Backend, ClusterContext};
@@ -22,8 +24,16 @@ pub(super) const CONFIG_FILE: &str = "config.json";
 /// A step's failure: how it ended and what to tell the user.
 pub(super) type StepError = (StepStatus, String);
 
+/// Where the installer comes from for the nodes.
+pub(super) enum InstallerFile {
+    /// A file on this machine (a path, or a download), uploaded to each node.
+    Here(PathBuf),
+    /// Downloaded by each node for itself (`url_fetch: node`).
+    OnNode(NodeFetch),
+}
+
 struct Material {
-    installer: PathBuf,
+    installer: InstallerFile,
     installer_name: String,
     config: Vec<u8>,
     files: Vec<(PathBuf, String)>,
@@ -92,6 +102,11 @@ impl Engine {
             .transport(ctx, node, node_env(&ctx.name, node, all))
             .map_err(|err| failure("connect", err.to_string()))?;
         let transport = transport.as_ref();
+        if let InstallerFile::OnNode(fetch) = &material.installer {
+            self.fetch_on_node(transport, &node.name, fetch, &material.installer_name)
+                .await
+                .map_err(|error| failure(FETCH_STEP, error))?;
+        }
         self.step(&node.name, "upload", upload(transport, material))
             .await
             .map_err(|error| failure("upload", error))?;
@@ -175,7 +190,7 @@ impl Engine {
     }
 }
 
-fn step_status(status: ExecStatus) -> StepStatus {
+pub(super) fn step_status(status: ExecStatus) -> StepStatus {
     match status {
         ExecStatus::TimedOut => StepStatus::TimedOut,
         ExecStatus::Cancelled => StepStatus::Cancelled,
@@ -183,8 +198,8 @@ fn step_status(status: ExecStatus) -> StepStatus {
     }
 }
 
-/// The installer file on this machine and the name it gets on the nodes.
-pub(super) type Installer = (PathBuf, String);
+/// Where the installer comes from, and the name it gets on the nodes.
+pub(super) type Installer = (InstallerFile, String);
 
 /// Why install could not start: the step every node fails, and the reason.
 pub(super) type MaterialError = (&'static str, String);
@@ -194,7 +209,7 @@ fn local_installer(installer: PathBuf) -> Result<Installer, String> {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .ok_or_else(|| format!("installer path {} has no file name", installer.display()))?;
-    Ok((installer, name))
+    Ok((InstallerFile::Here(installer), name))
 }
 
 fn material(
@@ -221,14 +236,16 @@ fn material(
 async fn upload(transport: &dyn Transport, material: &Material) -> Result<(), StepError> {
     let failed = |err: crate::transport::TransportError| (StepStatus::Failed, err.to_string());
     let dest = |name: &str| format!("{INSTALL_DIR}/{name}");
-    transport
-        .put(
-            Upload::File(&material.installer),
-            &dest(&material.installer_name),
-            0o755,
-        )
-        .await
-        .map_err(failed)?;
+    if let InstallerFile::Here(installer) = &material.installer {
+        transport
+            .put(
+                Upload::File(installer),
+                &dest(&material.installer_name),
+                0o755,
+            )
+            .await
+            .map_err(failed)?;
+    }
     transport
         .put(Upload::Bytes(&material.config), &dest(CONFIG_FILE), 0o600)
         .await

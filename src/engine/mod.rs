@@ -6,6 +6,7 @@ mod destroy;
 mod event;
 mod exec;
 mod fetch;
+mod fetch_node;
 mod install;
 mod plan;
 mod remote;
