@@ -372,7 +372,7 @@ pub(super) fn installer_name(url: &str, reserved: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -399,7 +399,7 @@ mod tests {
     }
 
     /// Serves `body` once to whoever connects, with an honest length.
-    fn serve_once(body: Vec<u8>) -> String {
+    pub(in crate::engine) fn serve_once(body: Vec<u8>) -> String {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let address = listener.local_addr().expect("address");

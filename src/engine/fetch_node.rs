@@ -136,3 +136,68 @@ fn failure(status: ExecStatus, output: &str) -> StepError {
     };
     (step_status(status), detail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PATH holding only the tools the script may use, wget but no curl.
+    fn path_without_curl(dir: &std::path::Path) -> String {
+        for tool in ["wget", "sha256sum", "cut", "mkdir", "rm", "chmod", "mv"] {
+            let found = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {tool}"))
+                .output()
+                .expect("sh");
+            let target = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+            assert!(!target.is_empty(), "{tool} is needed for this test");
+            std::os::unix::fs::symlink(target, dir.join(tool)).expect("symlink");
+        }
+        dir.display().to_string()
+    }
+
+    #[test]
+    fn without_curl_the_node_downloads_with_wget_and_checks_the_digest() {
+        let body = b"#!/bin/sh\necho hi\n".to_vec();
+        let url = super::super::fetch::tests::serve_once(body.clone());
+        let root = tempfile::tempdir().expect("node root");
+        let bin = tempfile::tempdir().expect("bin");
+        let fetch = NodeFetch {
+            url: url.clone(),
+            sha256: None,
+        };
+        let request = fetch.request("setup.sh");
+        let output = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&request.command)
+            .current_dir(root.path())
+            .env_clear()
+            .env("PATH", path_without_curl(bin.path()))
+            .envs(request.env.iter().map(|(key, value)| (key, value)))
+            .output()
+            .expect("run the fetch script");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let fetched = root.path().join(INSTALL_DIR).join("setup.sh");
+        assert_eq!(std::fs::read(&fetched).expect("fetched"), body);
+        use sha2::Digest;
+        let digest: String = sha2::Sha256::digest(&body)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(
+            stdout.trim(),
+            format!("clusterdeck:progress 100 downloaded, sha256 {digest}")
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&fetched)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111, "the installer is executable");
+    }
+}
