@@ -175,6 +175,15 @@ async fn a_pinned_url_installs_and_a_second_up_reuses_the_cached_download() {
         )]
     );
 
+    // A damaged cache entry is not trusted: it is downloaded again.
+    std::fs::write(&cached, b"tampered").expect("damage the cache");
+    let third = write_spec(dir.path(), "url-third", &url, Some(&digest));
+    let (report, _events) = up(&store, &third).await;
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.summary);
+    assert_eq!(server.requests(), 2, "the damaged copy was replaced");
+    assert_eq!(std::fs::read(&cached).expect("cached"), INSTALLER);
+    destroy(&store, "url-third").await;
+
     destroy(&store, "url-first").await;
     destroy(&store, "url-second").await;
 }
@@ -302,19 +311,17 @@ async fn an_unpinned_url_warns_with_its_digest_and_installs() {
     destroy(&store, "url-unpinned").await;
 }
 
-/// The local backend, declaring that installers are to be fetched on the node.
-struct NodeFetchBackend(LocalBackend);
+/// The local backend with other capabilities: fetching installers on the
+/// node, or not installing from URLs at all.
+struct DeclaredBackend(LocalBackend, fn(Capabilities) -> Capabilities);
 
 #[async_trait]
-impl Backend for NodeFetchBackend {
+impl Backend for DeclaredBackend {
     fn kind(&self) -> &str {
         "local"
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            url_fetch: UrlFetch::Node,
-            ..self.0.capabilities()
-        }
+        (self.1)(self.0.capabilities())
     }
     fn option_schema(&self) -> Vec<OptionSpec> {
         self.0.option_schema()
@@ -356,8 +363,46 @@ impl Backend for NodeFetchBackend {
     }
 }
 
+fn declared(change: fn(Capabilities) -> Capabilities) -> clusterdeck::engine::BackendFactory {
+    Arc::new(move |_| Ok(Arc::new(DeclaredBackend(LocalBackend, change)) as Arc<dyn Backend>))
+}
+
 fn node_fetch_backends() -> clusterdeck::engine::BackendFactory {
-    Arc::new(|_| Ok(Arc::new(NodeFetchBackend(LocalBackend)) as Arc<dyn Backend>))
+    declared(|capabilities| Capabilities {
+        url_fetch: UrlFetch::Node,
+        ..capabilities
+    })
+}
+
+#[tokio::test]
+async fn a_backend_without_url_installs_is_refused_before_anything_is_created() {
+    let server = Server::start(vec![("/setup.sh", INSTALLER.to_vec())]);
+    let dir = tempfile::tempdir().expect("dir");
+    let store = StateStore::new(dir.path().join("state"));
+    let url = server.url("/setup.sh");
+    let with_credentials = url.replace("http://", "http://ci:t0ken@");
+    let loaded = write_spec(dir.path(), "url-refused", &with_credentials, None);
+    let backends = declared(|capabilities| Capabilities {
+        install_from_url: false,
+        ..capabilities
+    });
+
+    let (report, _events) = up_with(&store, &loaded, Some(backends)).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    let install_source = report
+        .summary
+        .validators
+        .iter()
+        .find(|outcome| outcome.name == "install-source")
+        .expect("install-source ran");
+    assert_eq!(
+        install_source.message,
+        format!(
+            "backend \"local\" cannot install from a URL ({url}); download the installer and give its path"
+        )
+    );
+    assert_eq!(server.requests(), 0);
+    assert!(store.try_load("url-refused").expect("readable").is_none());
 }
 
 fn node_fetch_steps(events: &[Event]) -> Vec<(String, StepStatus, Option<String>)> {

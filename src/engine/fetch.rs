@@ -274,7 +274,9 @@ fn chain(err: &dyn std::error::Error) -> String {
     let mut next = err.source();
     while let Some(cause) = next {
         let text = cause.to_string();
-        if !parts.iter().any(|part| part.contains(&text)) {
+        // hyper's "client error (Connect)" only repeats what the causes say.
+        let wrapper = text.starts_with("client error (");
+        if !wrapper && !parts.iter().any(|part| part.contains(&text)) {
             parts.push(text);
         }
         next = cause.source();
@@ -445,6 +447,27 @@ pub(super) mod tests {
             .expect("cache dir")
             .collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[tokio::test]
+    async fn https_to_a_plain_http_server_is_a_tls_error_not_a_panic() {
+        let cache = tempfile::tempdir().expect("dir");
+        let url = serve_once(b"not tls".to_vec()).replace("http://", "https://");
+        let (events, _receiver) = EventSink::channel();
+        let request = FetchRequest {
+            url: &url,
+            expected: None,
+            cache_dir: cache.path(),
+            limits: FetchLimits::default(),
+        };
+        let error = fetch_installer(&request, &events, &CancellationToken::new())
+            .await
+            .expect_err("no TLS there");
+        assert!(
+            error.starts_with(&format!("cannot download {url}: ")),
+            "{error}"
+        );
+        assert!(!error.contains("client error ("), "{error}");
     }
 
     #[tokio::test]
