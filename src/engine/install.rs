@@ -1,5 +1,6 @@
-//! Installing on nodes through their transports: copy the installer, the
-//! rendered config and the listed files, then run the installer once per role.
+//! Installing on nodes through their transports: copy the installer (fetched
+//! first when it is a URL, see `fetch.rs`), the rendered config and the listed
+//! files, then run the installer once per role.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ impl Engine {
             .iter()
             .filter(|node| node.state == NodeState::Running)
             .collect();
+        if running.is_empty() {
+            return Vec::new();
+        }
         let installer = match &install.from {
             InstallSource::Path(path) => {
                 local_installer(loaded.resolve(path)).map_err(|error| ("upload", error))
