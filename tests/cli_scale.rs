@@ -151,7 +151,7 @@ fn quickstart_scales_up_and_down_and_destroy_leaves_nothing() {
     let stop = deck.run(&["stop", "quickstart"]);
     assert_eq!(exit_code(&stop), Some(2));
     assert!(
-        text(&stop.stderr).contains("backend local cannot stop and start nodes (it can: create, destroy, install-from-path, scale)"),
+        text(&stop.stderr).contains("backend local cannot stop and start nodes (it can: create, destroy, install-from-path, install-from-url, scale)"),
         "{}",
         text(&stop.stderr)
     );

@@ -306,7 +306,7 @@ async fn scale_is_refused_before_anything_is_touched() {
     let (result, _) = setup.execute(scale("still", "w", 3)).await;
     assert_eq!(
         invalid(result),
-        "backend fixed cannot scale (it can: create, destroy, install-from-path)"
+        "backend fixed cannot scale (it can: create, destroy, install-from-path, install-from-url)"
     );
     let (result, events) = setup.execute(scale("grow", "w", 2)).await;
     assert_eq!(result.expect("nothing to do").outcome, Outcome::Succeeded);

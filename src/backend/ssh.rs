@@ -162,9 +162,11 @@ impl Backend for SshBackend {
             create: false,
             destroy: false,
             install_from_path: true,
-            install_from_url: false,
+            // Fetched by clusterdeck, then uploaded like a path installer.
+            install_from_url: true,
             scale: false,
             stop_start: false,
+            url_fetch: crate::model::UrlFetch::Host,
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::backend::{Backend, resolve_options};
 use crate::model::{CheckStatus, ValidatorOutcome};
-use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec};
+use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec, redact_userinfo};
 
 fn outcome(name: &str, passed: bool, message: impl Into<String>) -> ValidatorOutcome {
     ValidatorOutcome::new(name, passed, message)
@@ -195,13 +195,30 @@ fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Vec<ValidatorOu
                     NAME,
                     "install.from",
                     format!(
-                        "backend {:?} cannot install from a URL ({url}); download the installer and give its path",
-                        backend.kind()
+                        "backend {:?} cannot install from a URL ({}); download the installer and give its path",
+                        backend.kind(),
+                        redact_userinfo(url)
                     ),
                 ));
             }
         }
     }
+    let present = match &install.from {
+        InstallSource::Path(_) => format!(
+            "installer and {} file(s) to copy are present",
+            install.files.len()
+        ),
+        InstallSource::Url(url) => format!(
+            "{} file(s) to copy are present; the installer is downloaded from {} at install ({})",
+            install.files.len(),
+            redact_userinfo(url),
+            if install.sha256.is_some() {
+                "sha256 pinned"
+            } else {
+                "not verified: no sha256"
+            }
+        ),
+    };
     for (index, file) in install.files.iter().enumerate() {
         let resolved = loaded.resolve(&file.src);
         if !resolved.is_file() {
@@ -212,14 +229,7 @@ fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Vec<ValidatorOu
             ));
         }
     }
-    passed_unless(
-        NAME,
-        problems,
-        format!(
-            "installer and {} file(s) to copy are present",
-            install.files.len()
-        ),
-    )
+    passed_unless(NAME, problems, present)
 }
 
 fn declared(

@@ -1,5 +1,6 @@
-//! Installing on nodes through their transports: copy the installer, the
-//! rendered config and the listed files, then run the installer once per role.
+//! Installing on nodes through their transports: copy the installer (fetched
+//! first when it is a URL, see `fetch.rs`), the rendered config and the listed
+//! files, then run the installer once per role.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use std::time::Instant;
 use super::Engine;
 use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
+use super::fetch::FETCH_STEP;
+use super::fetch_node::NodeFetch;
 use super::plan::node_env;
 use super::up::elapsed_ms;
 use crate::backend::{Backend, ClusterContext};
@@ -17,13 +20,21 @@ use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
 
 /// Where install material goes, relative to the node's root.
 pub const INSTALL_DIR: &str = "install";
-const CONFIG_FILE: &str = crate::spec::INSTALL_CONFIG_FILE;
+pub(super) const CONFIG_FILE: &str = crate::spec::INSTALL_CONFIG_FILE;
 
 /// A step's failure: how it ended and what to tell the user.
-type StepError = (StepStatus, String);
+pub(super) type StepError = (StepStatus, String);
+
+/// Where the installer comes from for the nodes.
+pub(super) enum InstallerFile {
+    /// A file on this machine (a path, or a download), uploaded to each node.
+    Here(PathBuf),
+    /// Downloaded by each node for itself (`url_fetch: node`).
+    OnNode(NodeFetch),
+}
 
 struct Material {
-    installer: PathBuf,
+    installer: InstallerFile,
     installer_name: String,
     config: Vec<u8>,
     files: Vec<(PathBuf, String)>,
@@ -44,14 +55,23 @@ impl Engine {
             .iter()
             .filter(|node| node.state == NodeState::Running)
             .collect();
-        let material = match material(loaded, install) {
+        if running.is_empty() {
+            return Vec::new();
+        }
+        let installer = match &install.from {
+            InstallSource::Path(path) => {
+                local_installer(loaded.resolve(path)).map_err(|error| ("upload", error))
+            }
+            InstallSource::Url(url) => self.fetched_installer(url, install, backend).await,
+        };
+        let material = match installer.and_then(|installer| material(loaded, install, installer)) {
             Ok(material) => material,
-            Err(error) => {
+            Err((step, error)) => {
                 return running
                     .iter()
                     .map(|node| NodeFailure {
                         node: node.name.clone(),
-                        step: "upload".to_owned(),
+                        step: step.to_owned(),
                         error: error.clone(),
                     })
                     .collect();
@@ -86,6 +106,11 @@ impl Engine {
             .transport(ctx, node, node_env(&ctx.name, node, all))
             .map_err(|err| failure("connect", err.to_string()))?;
         let transport = transport.as_ref();
+        if let InstallerFile::OnNode(fetch) = &material.installer {
+            self.fetch_on_node(transport, &node.name, fetch, &material.installer_name)
+                .await
+                .map_err(|error| failure(FETCH_STEP, error))?;
+        }
         self.step(&node.name, "upload", upload(transport, material))
             .await
             .map_err(|error| failure("upload", error))?;
@@ -140,8 +165,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Wraps one step of one node in started/finished events.
-    async fn step<T>(
+    /// Wraps one step of one node (or, with an empty node, of the whole
+    /// operation) in started/finished events.
+    pub(super) async fn step<T>(
         &self,
         node: &str,
         step: &str,
@@ -168,7 +194,7 @@ impl Engine {
     }
 }
 
-fn step_status(status: ExecStatus) -> StepStatus {
+pub(super) fn step_status(status: ExecStatus) -> StepStatus {
     match status {
         ExecStatus::TimedOut => StepStatus::TimedOut,
         ExecStatus::Cancelled => StepStatus::Cancelled,
@@ -176,20 +202,31 @@ fn step_status(status: ExecStatus) -> StepStatus {
     }
 }
 
-fn material(loaded: &LoadedSpec, install: &InstallSpec) -> Result<Material, String> {
-    let InstallSource::Path(path) = &install.from else {
-        return Err("installing from a URL is not supported by this backend".to_owned());
-    };
-    let installer = loaded.resolve(path);
-    let installer_name = installer
+/// Where the installer comes from, and the name it gets on the nodes.
+pub(super) type Installer = (InstallerFile, String);
+
+/// Why install could not start: the step every node fails, and the reason.
+pub(super) type MaterialError = (&'static str, String);
+
+fn local_installer(installer: PathBuf) -> Result<Installer, String> {
+    let name = installer
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .ok_or_else(|| format!("installer path {} has no file name", installer.display()))?;
+    Ok((InstallerFile::Here(installer), name))
+}
+
+fn material(
+    loaded: &LoadedSpec,
+    install: &InstallSpec,
+    (installer, installer_name): Installer,
+) -> Result<Material, MaterialError> {
     // `{env: NAME}` references are resolved only here, for the bytes sent to
     // the nodes: the record, events and logs keep the reference.
-    let config = resolve_env_references(&install.config, &process_env)?;
+    let config =
+        resolve_env_references(&install.config, &process_env).map_err(|error| ("upload", error))?;
     let config = serde_json::to_vec_pretty(&config)
-        .map_err(|err| format!("cannot render the install config: {err}"))?;
+        .map_err(|err| ("upload", format!("cannot render the install config: {err}")))?;
     let files = install
         .files
         .iter()
@@ -207,14 +244,16 @@ fn material(loaded: &LoadedSpec, install: &InstallSpec) -> Result<Material, Stri
 async fn upload(transport: &dyn Transport, material: &Material) -> Result<(), StepError> {
     let failed = |err: crate::transport::TransportError| (StepStatus::Failed, err.to_string());
     let dest = |name: &str| format!("{INSTALL_DIR}/{name}");
-    transport
-        .put(
-            Upload::File(&material.installer),
-            &dest(&material.installer_name),
-            0o755,
-        )
-        .await
-        .map_err(failed)?;
+    if let InstallerFile::Here(installer) = &material.installer {
+        transport
+            .put(
+                Upload::File(installer),
+                &dest(&material.installer_name),
+                0o755,
+            )
+            .await
+            .map_err(failed)?;
+    }
     transport
         .put(Upload::Bytes(&material.config), &dest(CONFIG_FILE), 0o600)
         .await

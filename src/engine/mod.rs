@@ -7,6 +7,8 @@ mod doctor;
 mod event;
 mod exec;
 mod failures;
+mod fetch;
+mod fetch_node;
 mod gc;
 mod install;
 mod operation;

@@ -53,7 +53,7 @@ impl UpPlan {
             nodes: plan_nodes(spec).iter().map(PlannedNode::from).collect(),
             installer: spec.install.as_ref().map(|install| match &install.from {
                 InstallSource::Path(path) => path.display().to_string(),
-                InstallSource::Url(url) => url.clone(),
+                InstallSource::Url(url) => crate::spec::redact_userinfo(url),
             }),
             files: spec
                 .install

@@ -11,6 +11,23 @@ pub struct Capabilities {
     pub install_from_url: bool,
     pub scale: bool,
     pub stop_start: bool,
+    /// Where an installer named by URL is downloaded; records written before
+    /// this field existed mean the host.
+    #[serde(default)]
+    pub url_fetch: UrlFetch,
+}
+
+/// Where a backend wants installer URLs fetched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UrlFetch {
+    /// clusterdeck downloads once, checks the digest, then uploads to every
+    /// node like a path installer: for nodes with no route to the URL.
+    #[default]
+    Host,
+    /// Every node downloads for itself (curl or wget) and checks the digest
+    /// there: for nodes closer to the URL than clusterdeck is.
+    Node,
 }
 
 impl Capabilities {
@@ -43,14 +60,22 @@ mod tests {
             install_from_url: false,
             scale: false,
             stop_start: false,
+            url_fetch: UrlFetch::Host,
         };
         let json = serde_json::to_string(&capabilities).expect("serializes");
         assert_eq!(
             json,
-            r#"{"create":true,"destroy":true,"install_from_path":true,"install_from_url":false,"scale":false,"stop_start":false}"#
+            r#"{"create":true,"destroy":true,"install_from_path":true,"install_from_url":false,"scale":false,"stop_start":false,"url_fetch":"host"}"#
         );
         let back: Capabilities = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, capabilities);
+        let older: Capabilities = serde_json::from_str(
+            r#"{"create":true,"destroy":true,"install_from_path":true,"install_from_url":false,"scale":false,"stop_start":false}"#,
+        )
+        .expect("a record without url_fetch deserializes");
+        assert_eq!(older.url_fetch, UrlFetch::Host);
+        let node: UrlFetch = serde_json::from_str(r#""node""#).expect("snake_case");
+        assert_eq!(node, UrlFetch::Node);
         assert_eq!(
             capabilities.names(),
             vec!["create", "destroy", "install-from-path"]

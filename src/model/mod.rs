@@ -17,7 +17,7 @@ mod shell;
 mod stream;
 mod summary;
 
-pub use capabilities::Capabilities;
+pub use capabilities::{Capabilities, UrlFetch};
 pub use check::{CheckKind, CheckResult, CheckStatus, SourceLocation, ValidatorOutcome};
 pub use ids::{new_uid, now};
 pub use node::{Node, NodeState, node_name};

@@ -6,6 +6,7 @@ use saphyr::{LoadableYamlNode, MarkedYamlOwned};
 
 use super::error::{SpecError, SpecErrors, SpecLocation};
 use super::files::read_files;
+use super::installer_url::{FromKind, classify, is_sha256_hex};
 use super::positions::SpecPositions;
 use super::prescan::prescan;
 use super::secrets::check_env_references;
@@ -215,13 +216,14 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
                 reader.error(val, "expected a path or a URL, found an empty string");
                 return None;
             }
-            Some(
-                if text.starts_with("http://") || text.starts_with("https://") {
-                    InstallSource::Url(text)
-                } else {
-                    InstallSource::Path(PathBuf::from(text))
-                },
-            )
+            match classify(&text) {
+                FromKind::Path => Some(InstallSource::Path(PathBuf::from(text))),
+                FromKind::Url => Some(InstallSource::Url(text)),
+                FromKind::BadUrl(problem) => {
+                    reader.error(val, problem);
+                    None
+                }
+            }
         });
     let config = match map.take("config") {
         Some((path, node)) => {
@@ -244,13 +246,46 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
         Some((path, node)) => reader.duration(Val::new(node, &path)).map(Some),
         None => Some(None),
     };
-    map.finish(reader, &["from", "config", "files", "timeout"]);
+    let sha256 = match map.take("sha256") {
+        Some((path, node)) => read_sha256(reader, Val::new(node, &path), from.as_ref()),
+        None => Some(None),
+    };
+    map.finish(reader, &["from", "config", "files", "timeout", "sha256"]);
     Some(InstallSpec {
         from: from?,
         config: config?,
         files: files?,
         timeout: timeout?,
+        sha256: sha256?,
     })
+}
+
+/// The digest a downloaded installer must have; a path source has nothing
+/// to download, so a digest there is a mistake worth pointing at.
+fn read_sha256(
+    reader: &mut Reader,
+    val: Val<'_>,
+    from: Option<&InstallSource>,
+) -> Option<Option<String>> {
+    let digest = reader.string(val)?;
+    if !is_sha256_hex(&digest) {
+        reader.error(
+            val,
+            format!(
+                "expected a SHA-256 digest of 64 hexadecimal digits, found {digest:?} ({} characters)",
+                digest.chars().count()
+            ),
+        );
+        return None;
+    }
+    if let Some(InstallSource::Path(_)) = from {
+        reader.error(
+            val,
+            "`sha256` only applies when `from` is an http(s) URL; remove it for a path",
+        );
+        return None;
+    }
+    Some(Some(digest.to_ascii_lowercase()))
 }
 
 fn read_checks(reader: &mut Reader, val: Val<'_>) -> Option<ChecksSpec> {

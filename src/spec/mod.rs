@@ -6,6 +6,7 @@
 mod decode;
 mod error;
 mod files;
+mod installer_url;
 mod positions;
 mod prescan;
 mod rules;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{SpecError, SpecErrors, SpecLocation};
 pub use files::is_contained_relative;
+pub use installer_url::redact_userinfo;
 pub use positions::SpecPositions;
 pub use prescan::MAX_NESTING;
 pub use rules::{MIN_TIMEOUT, is_valid_name};
@@ -78,6 +80,9 @@ pub struct InstallSpec {
     /// How long the installer may run per role before it is killed; no limit when unset.
     #[serde(default, with = "optional_duration_ms")]
     pub timeout: Option<Duration>,
+    /// The SHA-256 a downloaded installer must have (lowercase hex); URL sources only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Where the installer comes from; backends declare which of these they support.
@@ -85,6 +90,8 @@ pub struct InstallSpec {
 #[serde(tag = "kind", content = "location", rename_all = "snake_case")]
 pub enum InstallSource {
     Path(PathBuf),
+    /// Stored without any `user:password@` it was written with.
+    #[serde(serialize_with = "installer_url::serialize_redacted")]
     Url(String),
 }
 

@@ -65,10 +65,12 @@ impl Backend for LocalBackend {
             create: true,
             destroy: true,
             install_from_path: true,
-            install_from_url: false,
+            // Fetched by clusterdeck, then uploaded like a path installer.
+            install_from_url: true,
             // Groups grow and shrink node by node with create_node/destroy_node.
             scale: true,
             stop_start: false,
+            url_fetch: crate::model::UrlFetch::Host,
         }
     }
 
