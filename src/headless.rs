@@ -88,6 +88,10 @@ pub fn describe(kind: &EventKind) -> Vec<(Option<&str>, String)> {
             ),
         )],
         EventKind::NodeDestroyed { node } => vec![line(Some(node), "destroyed".to_owned())],
+        EventKind::ResourceDestroyed { kind, key, scope } => vec![line(
+            None,
+            format!("{kind} {key} ({}): destroyed", scope.describe()),
+        )],
         EventKind::StepStarted { node, step } => vec![line(Some(node), format!("{step}: started"))],
         EventKind::StepProgress {
             node,

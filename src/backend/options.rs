@@ -27,9 +27,13 @@ pub fn resolve_options(
                     )
                 });
             }
-            Some(option) if !option.kind.accepts(value) => problems.push(format!(
+            // A secret's value is never repeated back.
+            Some(option) if !option.accepts(value) && option.secret => {
+                problems.push(format!("option {name:?} must be {}", option.describe()))
+            }
+            Some(option) if !option.accepts(value) => problems.push(format!(
                 "option {name:?} must be {}, found {value}",
-                option.kind.describe()
+                option.describe()
             )),
             Some(_) => {
                 resolved.insert(name.clone(), value.clone());

@@ -21,7 +21,7 @@ fn outcome(name: &str, passed: bool, message: impl Into<String>) -> ValidatorOut
 
 /// Runs the built-in validators, the backend's own, and those the spec
 /// declares. `backend` is the error text when the spec's backend is unknown.
-pub fn run_validators(
+pub async fn run_validators(
     loaded: &LoadedSpec,
     backend: Result<&dyn Backend, &str>,
 ) -> Vec<ValidatorOutcome> {
@@ -65,7 +65,7 @@ pub fn run_validators(
         if let Some(check) = install_source(loaded, backend) {
             results.push(check);
         }
-        results.extend(backend.validate(spec));
+        results.extend(backend.validate(spec).await);
     }
     for validator in &spec.checks.validators {
         results.push(declared(loaded, backend, validator));

@@ -47,7 +47,7 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Validate { spec } => {
             let loaded = load_spec(&spec)?;
             let backend = backend_for(&loaded.spec.backend.kind);
-            let (validators, plan) = validate_with(&loaded, backend);
+            let (validators, plan) = validate_with(&loaded, backend).await;
             views::validation(&validators, &plan, json)
         }
         Command::Up { spec, headless } => {

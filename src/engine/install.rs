@@ -8,9 +8,8 @@ use std::time::Instant;
 use super::Engine;
 use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
-use super::plan::node_env;
 use super::up::elapsed_ms;
-use crate::backend::{Backend, ClusterContext};
+use crate::backend::{Backend, BackendContext};
 use crate::model::{Node, NodeFailure, NodeState, StepStatus, shell_quote};
 use crate::spec::{InstallSource, InstallSpec, LoadedSpec};
 use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
@@ -37,7 +36,7 @@ impl Engine {
         loaded: &LoadedSpec,
         install: &InstallSpec,
         backend: &dyn Backend,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
         nodes: &[Node],
     ) -> Vec<NodeFailure> {
         let running: Vec<&Node> = nodes
@@ -72,7 +71,7 @@ impl Engine {
     async fn install_node(
         &self,
         backend: &dyn Backend,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
         node: &Node,
         all: &[Node],
         material: &Material,
@@ -82,9 +81,10 @@ impl Engine {
             step: step.to_owned(),
             error,
         };
-        let transport = backend
-            .transport(ctx, node, node_env(&ctx.name, node, all))
-            .map_err(|err| failure("connect", err.to_string()))?;
+        let transport = self
+            .connect(backend, ctx, node, all)
+            .await
+            .map_err(|error| failure("connect", error))?;
         let transport = transport.as_ref();
         self.step(&node.name, "upload", upload(transport, material))
             .await

@@ -2,14 +2,17 @@
 //! reports every step as an [`Event`]. It never draws or prints: the TUI and the
 //! headless printer are both just consumers of the event stream.
 
+mod context;
 mod destroy;
 mod event;
 mod exec;
 mod install;
 mod plan;
+mod provision;
 mod remote;
 mod sink;
 mod up;
+mod waves;
 
 use std::sync::Arc;
 
@@ -21,6 +24,7 @@ pub use plan::{UpPlan, node_env, plan_nodes};
 pub use remote::Target;
 pub use sink::EventSink;
 pub use up::validate_with;
+pub use waves::RetryPolicy;
 
 /// The shared types, re-exported for frontends that name them through the
 /// engine. Layers below the engine import them from [`crate::model`].
@@ -29,8 +33,8 @@ pub use crate::model::{
     StepStatus, Stream, Summary, Tally, ValidatorOutcome, new_uid, now, shell_quote,
 };
 
-use crate::backend::{Backend, BackendError, ClusterContext, backend_for, resolve_options};
-use crate::state::{ClusterIdentity, ClusterRecord, OperationRecord, StateError, StateStore};
+use crate::backend::{Backend, BackendError, backend_for};
+use crate::state::{ClusterRecord, OperationRecord, StateError, StateStore};
 
 /// How many nodes are worked on at once unless told otherwise.
 pub const DEFAULT_PARALLEL: usize = 32;
@@ -64,6 +68,7 @@ pub struct Engine {
     cancel: CancellationToken,
     parallel: usize,
     backends: BackendFactory,
+    retry: RetryPolicy,
 }
 
 impl Engine {
@@ -74,6 +79,7 @@ impl Engine {
             cancel,
             parallel: DEFAULT_PARALLEL,
             backends: Arc::new(backend_for),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -87,56 +93,19 @@ impl Engine {
         self
     }
 
+    /// How long destroy keeps retrying a resource that is in use or
+    /// failed transiently.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
     pub fn store(&self) -> &StateStore {
         &self.store
     }
 
     fn backend(&self, kind: &str) -> Result<Arc<dyn Backend>, String> {
         (self.backends)(kind)
-    }
-
-    /// The backend and context for an existing cluster, from its record.
-    fn attach(
-        &self,
-        record: &ClusterRecord,
-    ) -> Result<(Arc<dyn Backend>, ClusterContext), EngineError> {
-        let backend = self
-            .backend(&record.spec.backend.kind)
-            .map_err(EngineError::Invalid)?;
-        let ctx = self.context(record, backend.as_ref())?;
-        Ok((backend, ctx))
-    }
-
-    fn context(
-        &self,
-        record: &ClusterRecord,
-        backend: &dyn Backend,
-    ) -> Result<ClusterContext, EngineError> {
-        let identity = ClusterIdentity {
-            name: record.name.clone(),
-            uid: record.uid.clone(),
-            backend: record.spec.backend.kind.clone(),
-            options: record.spec.backend.options.clone(),
-        };
-        self.context_of(&identity, backend)
-    }
-
-    /// The context from what a cluster's identity file says, for when its
-    /// record cannot be read.
-    fn context_of(
-        &self,
-        identity: &ClusterIdentity,
-        backend: &dyn Backend,
-    ) -> Result<ClusterContext, EngineError> {
-        let options = resolve_options(&backend.option_schema(), &identity.options)
-            .map_err(|problems| EngineError::Invalid(problems.join("; ")))?;
-        Ok(ClusterContext {
-            name: identity.name.clone(),
-            uid: identity.uid.clone(),
-            state_dir: self.store.cluster_dir(&identity.name)?,
-            ledger: Arc::new(self.store.open_ledger(&identity.name)?),
-            options,
-        })
     }
 
     fn start(&self, operation: OperationKind, cluster: &str) -> String {

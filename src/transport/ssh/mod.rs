@@ -12,9 +12,12 @@ use russh::ChannelMsg;
 use tokio_util::sync::CancellationToken;
 
 pub use pool::SshPool;
-pub use settings::{Endpoint, HostKeyPolicy, SshSettings, expand_home, split_target};
+pub use settings::{HostKeyPolicy, SshSettings, SshTarget, expand_home, split_target};
 
-use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
+use super::{
+    ConnectError, ConnectErrorKind, ExecRequest, ExecStatus, LineSink, Transport, TransportError,
+    Upload, sleep_until,
+};
 use crate::model::{Stream, shell_quote};
 
 /// The first stderr line of every command: the remote shell's PID, which
@@ -25,7 +28,7 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(250);
 
 pub struct SshTransport {
     node: String,
-    endpoint: Endpoint,
+    endpoint: SshTarget,
     settings: Arc<SshSettings>,
     /// The node's directory, relative to the login's home unless absolute.
     root: String,
@@ -35,7 +38,7 @@ pub struct SshTransport {
 impl SshTransport {
     pub fn new(
         node: &str,
-        endpoint: Endpoint,
+        endpoint: SshTarget,
         settings: Arc<SshSettings>,
         root: String,
         env: Vec<(String, String)>,
@@ -53,7 +56,7 @@ impl SshTransport {
         SshPool::global()
             .session(&self.node, &self.endpoint, &self.settings)
             .await
-            .map_err(TransportError::Unreachable)
+            .map_err(TransportError::Connect)
     }
 
     /// A channel on the pooled connection; one reconnect if it went stale.
@@ -69,7 +72,7 @@ impl SshTransport {
                     .await;
                 let session = self.session().await?;
                 let channel = session.channel_open_session().await.map_err(|err| {
-                    TransportError::Unreachable(format!(
+                    closed(format!(
                         "cannot open a session on {}: {err}",
                         self.endpoint.address()
                     ))
@@ -163,12 +166,7 @@ impl Transport for SshTransport {
         channel
             .exec(true, self.command_line(request))
             .await
-            .map_err(|err| {
-                TransportError::Unreachable(format!(
-                    "exec failed on {}: {err}",
-                    self.endpoint.address()
-                ))
-            })?;
+            .map_err(|err| closed(format!("exec failed on {}: {err}", self.endpoint.address())))?;
         let mut stdout = Lines::default();
         let mut stderr = Lines::default();
         let mut pid: Option<u32> = None;
@@ -221,7 +219,7 @@ impl Transport for SshTransport {
         stderr.finish(|line| on_stderr(line, &mut pid));
         let _ = channel.close().await;
         exit.ok_or_else(|| {
-            TransportError::Unreachable(format!(
+            closed(format!(
                 "connection to {} closed before the command finished",
                 self.endpoint.address()
             ))
@@ -300,6 +298,10 @@ impl Transport for SshTransport {
             }),
         }
     }
+}
+
+fn closed(message: String) -> TransportError {
+    TransportError::Connect(ConnectError::new(ConnectErrorKind::Closed, message))
 }
 
 fn signal_number(name: &russh::Sig) -> i32 {

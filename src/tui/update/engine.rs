@@ -161,7 +161,9 @@ pub(super) fn on_event(app: &mut App, event: Event) -> Vec<Command> {
             }
         }
         EventKind::Error { message, .. } => app.notify(message, true),
-        EventKind::Output { .. } | EventKind::Warning { .. } => {}
+        EventKind::Output { .. }
+        | EventKind::Warning { .. }
+        | EventKind::ResourceDestroyed { .. } => {}
         EventKind::OperationFinished { outcome, .. } => {
             if let Some(cluster) = &mut app.cluster {
                 cluster.status = match outcome {
