@@ -127,4 +127,41 @@ mod tests {
         assert_eq!(error.connect_kind(), Some(ConnectErrorKind::Unsupported));
         assert!(error.to_string().contains("container c1"), "{error}");
     }
+
+    #[tokio::test]
+    async fn an_ssh_endpoint_nobody_listens_on_fails_as_refused_not_just_unreachable() {
+        let port = {
+            let spare = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            spare.local_addr().expect("addr").port()
+        };
+        let endpoint = Endpoint::Ssh {
+            host: "127.0.0.1".to_owned(),
+            port,
+            user: "nobody".to_owned(),
+            root: ".clusterdeck/t/a-1".to_owned(),
+            identity_files: Vec::new(),
+            known_hosts: Some(std::path::PathBuf::from("/dev/null")),
+            host_key_policy: crate::model::HostKeyPolicy::Strict,
+            use_agent: false,
+            connect_timeout_ms: Some(2000),
+        };
+        let transport = connect("a-1", &endpoint, Vec::new()).expect("built without dialling");
+        let error = transport
+            .exec(
+                &ExecRequest {
+                    command: "true".to_owned(),
+                    ..ExecRequest::default()
+                },
+                &|_, _| {},
+                &CancellationToken::new(),
+            )
+            .await
+            .expect_err("nothing listens");
+        assert_eq!(
+            error.connect_kind(),
+            Some(ConnectErrorKind::Refused),
+            "{error}"
+        );
+        assert!(error.to_string().contains("connection refused"), "{error}");
+    }
 }

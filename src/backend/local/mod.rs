@@ -294,3 +294,6 @@ impl Backend for LocalBackend {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

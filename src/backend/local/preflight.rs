@@ -71,16 +71,17 @@ fn root_usable(root: &Path) -> PreflightCheck {
             let _ = std::fs::remove_dir(&probe);
             made
         });
-    match writable {
-        true => PreflightCheck::pass(
+    if writable {
+        PreflightCheck::pass(
             NAME,
             format!("node directories can go under {}", root.display()),
-        ),
-        _ => PreflightCheck::fail(
+        )
+    } else {
+        PreflightCheck::fail(
             NAME,
             format!("cannot create node directories under {}", root.display()),
             "pick a root this user can write to",
-        ),
+        )
     }
 }
 

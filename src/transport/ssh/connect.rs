@@ -250,25 +250,6 @@ fn classify(err: &russh::Error) -> ConnectErrorKind {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn io_failures_keep_their_kind() {
-        let refused = russh::Error::IO(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        assert_eq!(classify(&refused), ConnectErrorKind::Refused);
-        let unresolved = russh::Error::IO(std::io::Error::other(
-            "failed to lookup address information: Name or service not known",
-        ));
-        assert_eq!(classify(&unresolved), ConnectErrorKind::Unresolved);
-        assert_eq!(
-            classify(&russh::Error::Disconnect),
-            ConnectErrorKind::Closed
-        );
-    }
-}
-
 /// The endpoint's keys, or OpenSSH's default ones when none is named.
 fn identity_files(endpoint: &SshTarget) -> Vec<PathBuf> {
     if !endpoint.identity_files.is_empty() {
@@ -305,4 +286,23 @@ fn load_key(path: &Path, keys: &KeyCache) -> Result<Option<Arc<PrivateKey>>, Str
         cache.insert(path.to_path_buf(), key.clone());
     }
     Ok(Some(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_failures_keep_their_kind() {
+        let refused = russh::Error::IO(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(classify(&refused), ConnectErrorKind::Refused);
+        let unresolved = russh::Error::IO(std::io::Error::other(
+            "failed to lookup address information: Name or service not known",
+        ));
+        assert_eq!(classify(&unresolved), ConnectErrorKind::Unresolved);
+        assert_eq!(
+            classify(&russh::Error::Disconnect),
+            ConnectErrorKind::Closed
+        );
+    }
 }
