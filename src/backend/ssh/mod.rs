@@ -338,3 +338,98 @@ impl Backend for SshBackend {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::backend::{BackendContext, Journal, ProgressReporter};
+    use crate::model::{ClusterRef, GroupRequest, NodeRequest};
+
+    struct NoJournal;
+
+    impl Journal for NoJournal {
+        fn intent(&self, resource: &ResourceRef) -> Result<(), BackendError> {
+            panic!("the ssh backend journals nothing, yet announced {resource:?}");
+        }
+        fn created(&self, resource: &ResourceRef, _id: &str) -> Result<(), BackendError> {
+            panic!("the ssh backend journals nothing, yet created {resource:?}");
+        }
+        fn destroyed(&self, _resource: &ResourceRef) -> Result<(), BackendError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn hosts_are_adopted_reached_as_ssh_endpoints_and_never_powered() {
+        let options = BTreeMap::from([
+            ("user".to_owned(), json!("deploy")),
+            ("ssh_config".to_owned(), json!("")),
+            ("known_hosts".to_owned(), json!("/keys/known")),
+            ("use_agent".to_owned(), json!(false)),
+            ("remote_dir".to_owned(), json!("cd")),
+        ]);
+        let ctx = BackendContext {
+            cluster: ClusterRef::new("web", "web-1"),
+            state_dir: std::path::PathBuf::from("/nonexistent"),
+            options,
+            journal: Arc::new(NoJournal),
+            progress: ProgressReporter::silent(),
+            cancel: CancellationToken::new(),
+        };
+        let group = GroupRequest {
+            group: "h".into(),
+            roles: vec![],
+            options: BTreeMap::from([(HOSTS.to_owned(), json!(["ops@10.0.0.5:2222", "10.0.0.6"]))]),
+            nodes: vec![
+                NodeRequest {
+                    name: "h-1".into(),
+                    index: 1,
+                },
+                NodeRequest {
+                    name: "h-2".into(),
+                    index: 2,
+                },
+                NodeRequest {
+                    name: "h-3".into(),
+                    index: 3,
+                },
+            ],
+        };
+        let outcomes = SshBackend.create_group(&ctx, &group).await;
+        let node = outcomes[0].result.clone().expect("adopted");
+        assert_eq!(node.addresses, ["ops@10.0.0.5:2222"]);
+        assert!(outcomes[1].result.is_ok());
+        let missing = outcomes[2].result.clone().expect_err("no third host");
+        assert!(
+            missing.message.contains("lists no host for node h-3"),
+            "{missing:?}"
+        );
+
+        let endpoint = SshBackend.endpoint(&ctx, &node).await.expect("endpoint");
+        assert_eq!(
+            endpoint,
+            Endpoint::Ssh {
+                host: "10.0.0.5".into(),
+                port: 2222,
+                user: "ops".into(),
+                root: "cd/web/h-1".into(),
+                identity_files: Vec::new(),
+                known_hosts: Some(PathBuf::from("/keys/known")),
+                host_key_policy: HostKeyPolicy::Strict,
+                use_agent: false,
+                connect_timeout_ms: Some(10_000),
+            }
+        );
+        let stop = SshBackend
+            .power(&ctx, std::slice::from_ref(&node), PowerAction::Stop)
+            .await;
+        let error = stop[0].1.as_ref().expect_err("unsupported");
+        assert_eq!(error.kind(), crate::model::BackendFailureKind::Unsupported);
+        assert!(error.to_string().contains("does not own them"), "{error}");
+    }
+}
