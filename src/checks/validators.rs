@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::{Backend, resolve_options};
+use crate::backend::{Backend, OptionSpec, resolve_options};
 use crate::model::{CheckStatus, ValidatorOutcome};
 use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec};
 
@@ -65,12 +65,62 @@ pub async fn run_validators(
         if let Some(check) = install_source(loaded, backend) {
             results.push(check);
         }
+        if let Some(check) = group_options(loaded, backend) {
+            results.push(check);
+        }
         results.extend(backend.validate(spec).await);
     }
     for validator in &spec.checks.validators {
         results.push(declared(loaded, backend, validator));
     }
     results
+}
+
+/// Each group's options against the backend's group option schema, when any
+/// group gives options. A missing required one is left to the backend's own
+/// validator, which can say what to write.
+fn group_options(loaded: &LoadedSpec, backend: &dyn Backend) -> Option<ValidatorOutcome> {
+    let schema: Vec<OptionSpec> = backend
+        .info()
+        .group_options
+        .into_iter()
+        .map(|mut option| {
+            option.required = false;
+            option
+        })
+        .collect();
+    let groups = loaded
+        .spec
+        .node_groups
+        .iter()
+        .filter(|group| !group.options.is_empty());
+    let mut problems = Vec::new();
+    let mut any = false;
+    for group in groups {
+        any = true;
+        if schema.is_empty() {
+            let names: Vec<&str> = group.options.keys().map(String::as_str).collect();
+            problems.push(format!(
+                "group {}: backend {:?} takes no group options, found {}",
+                group.name,
+                backend.kind(),
+                names.join(", ")
+            ));
+        } else if let Err(found) = resolve_options(&schema, &group.options) {
+            problems.extend(
+                found
+                    .into_iter()
+                    .map(|problem| format!("group {}: {problem}", group.name)),
+            );
+        }
+    }
+    any.then(|| {
+        if problems.is_empty() {
+            outcome("group-options", true, "group options are valid")
+        } else {
+            outcome("group-options", false, problems.join("; "))
+        }
+    })
 }
 
 fn unique_names(loaded: &LoadedSpec) -> ValidatorOutcome {
