@@ -49,6 +49,9 @@ pub fn text_lines(event: &Event) -> Vec<String> {
             None if !text.starts_with("  ") => format!("{time} {:<14} {text}", "-"),
             _ => text,
         })
+        // A multi-line message (a doctor check and its fix) prints as
+        // lines; every other control character is still escaped.
+        .flat_map(|line| line.split('\n').map(str::to_owned).collect::<Vec<String>>())
         .map(|line| match printable(&line) {
             Cow::Borrowed(_) => line,
             Cow::Owned(shown) => shown,
@@ -96,6 +99,10 @@ pub fn describe(kind: &EventKind) -> Vec<(Option<&str>, String)> {
             ),
         )],
         EventKind::NodeDestroyed { node } => vec![line(Some(node), "destroyed".to_owned())],
+        EventKind::ResourceDestroyed { kind, key, scope } => vec![line(
+            None,
+            format!("{kind} {key} ({}): destroyed", scope.describe()),
+        )],
         EventKind::StepStarted { node, step } => vec![line(Some(node), format!("{step}: started"))],
         EventKind::StepProgress {
             node,

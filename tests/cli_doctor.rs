@@ -32,6 +32,8 @@ fn a_healthy_state_directory_passes() {
             "{check}: {out}"
         );
     }
+    // Without a spec, the default backend's own preflight runs too.
+    assert!(out.contains("doctor local: local-shell: pass"), "{out}");
     // With a spec, its backend and validators are checked too.
     let (code, out) = doctor(&deck, &["examples/quickstart.yaml"]);
     assert_eq!(code, Some(0), "{out}");
@@ -81,7 +83,7 @@ fn damaged_records_open_permissions_and_stale_locks_each_fail_with_their_fix() {
     assert!(out.contains("doctor locks: FAIL"), "{out}");
     assert!(out.contains("4194304-exclusive-0"), "{out}");
     assert!(out.contains("doctor writable: pass"), "{out}");
-    assert!(out.contains("3 of 5 check(s) failed"), "{out}");
+    assert!(out.contains("3 of 7 check(s) failed"), "{out}");
 
     // JSON output carries the same checks as events.
     let output = deck.run(&["-o", "json", "doctor"]);
@@ -92,4 +94,33 @@ fn damaged_records_open_permissions_and_stale_locks_each_fail_with_their_fix() {
         .filter(|event| event["status"] == "fail")
         .count();
     assert_eq!(failed, 3);
+}
+
+#[test]
+fn an_ssh_spec_runs_the_ssh_preflight_and_names_an_unreachable_host() {
+    let deck = Deck::new();
+    std::fs::set_permissions(deck.state.path(), std::fs::Permissions::from_mode(0o700))
+        .expect("chmod");
+    let dir = tempfile::tempdir().expect("dir");
+    let known_hosts = dir.path().join("known_hosts");
+    std::fs::write(&known_hosts, "").expect("known_hosts");
+    // Port 1 on loopback: nothing listens there, so the connection is refused.
+    let spec = dir.path().join("ssh.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: far\nbackend:\n  kind: ssh\n  options: {{ use_agent: false, ssh_config: \"\", known_hosts: {} }}\nnode_groups:\n  - {{ name: web, count: 1, options: {{ hosts: [\"127.0.0.1:1\"] }} }}\n",
+            known_hosts.display()
+        ),
+    )
+    .expect("spec");
+    let (code, out) = doctor(&deck, &[spec.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("doctor ssh: ssh-known-hosts: pass"), "{out}");
+    assert!(
+        out.contains("doctor ssh: ssh-reach(127.0.0.1:1): FAIL - cannot reach 127.0.0.1:1"),
+        "{out}"
+    );
+    assert!(out.contains("    fix: check the host is up"), "{out}");
+    assert!(!out.contains("^J"), "a fix is a line of its own: {out}");
 }

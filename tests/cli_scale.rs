@@ -148,24 +148,22 @@ fn quickstart_scales_up_and_down_and_destroy_leaves_nothing() {
     );
     let unknown = deck.run(&["scale", "nosuch", "agents", "1"]);
     assert_eq!(exit_code(&unknown), Some(2));
-    let stop = deck.run(&["stop", "quickstart"]);
-    assert_eq!(exit_code(&stop), Some(2));
-    assert!(
-        text(&stop.stderr).contains("backend local cannot stop and start nodes (it can: create, destroy, install-from-path, install-from-url, scale)"),
-        "{}",
-        text(&stop.stderr)
-    );
     assert_eq!(group_sizes(&deck.record("quickstart")), sizes(1, 2));
 
-    // A stopped cluster refuses commands and names the way back.
-    let record_path = deck.state.path().join("clusters/quickstart/cluster.json");
-    let original = std::fs::read_to_string(&record_path).expect("record");
-    let mut stopped: Value = serde_json::from_str(&original).expect("json");
-    stopped["status"] = "stopped".into();
-    std::fs::write(&record_path, stopped.to_string()).expect("write");
+    // stop pauses every process of every node; a stopped cluster refuses
+    // commands and names the way back; start resumes them.
+    let stop = deck.run(&["stop", "quickstart"]);
+    assert_eq!(exit_code(&stop), Some(0), "{}", text(&stop.stderr));
+    assert_eq!(deck.record("quickstart")["status"], "stopped");
+    let pids = labelled(&uid);
+    assert!(!pids.is_empty(), "the cluster runs processes");
+    for pid in &pids {
+        assert_eq!(process_state(*pid), Some('T'), "pid {pid} is stopped");
+    }
     for args in [
         &["run", "quickstart", "--", "true"][..],
         &["debug", "quickstart"][..],
+        &["scale", "quickstart", "agents", "3"][..],
     ] {
         let refused = deck.run(args);
         assert_eq!(exit_code(&refused), Some(2), "{args:?}");
@@ -177,7 +175,14 @@ fn quickstart_scales_up_and_down_and_destroy_leaves_nothing() {
             text(&refused.stderr)
         );
     }
-    std::fs::write(&record_path, original).expect("restore");
+    let start = deck.run(&["start", "quickstart"]);
+    assert_eq!(exit_code(&start), Some(0), "{}", text(&start.stderr));
+    assert_eq!(deck.record("quickstart")["status"], "ready");
+    for pid in labelled(&uid) {
+        assert_ne!(process_state(pid), Some('T'), "pid {pid} runs again");
+    }
+    let debug = deck.run(&["debug", "quickstart"]);
+    assert_eq!(exit_code(&debug), Some(0), "{}", text(&debug.stdout));
 
     deck.destroy_leaves_nothing(
         "quickstart",
@@ -185,4 +190,11 @@ fn quickstart_scales_up_and_down_and_destroy_leaves_nothing() {
         &every_dir.into_iter().collect::<Vec<_>>(),
     );
     assert!(labelled(&uid).is_empty());
+}
+
+/// The state letter of a process from /proc/PID/stat (`T` when stopped).
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state follows the command name, which is in parentheses.
+    stat.rsplit_once(") ")?.1.chars().next()
 }

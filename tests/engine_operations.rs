@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use clusterdeck::backend::local::LocalBackend;
 use clusterdeck::backend::{
-    Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec, Registry,
+    Backend, BackendContext, BackendError, GcContext, NodeResults, Registry,
 };
 use clusterdeck::engine::{Engine, EngineError, Event, EventKind, EventSink, Operation, Target};
-use clusterdeck::model::{Node, OperationKind, Outcome};
-use clusterdeck::state::{OutstandingResource, StateError, StateStore};
-use clusterdeck::transport::Transport;
+use clusterdeck::model::{
+    BackendInfo, Endpoint, GroupRequest, LabelledResource, Node, NodeOutcome, OperationKind,
+    Outcome, PowerAction, ResourceRef,
+};
+use clusterdeck::state::{StateError, StateStore};
 use tokio_util::sync::CancellationToken;
 
 /// The local backend under another kind, with chosen capabilities, noting
@@ -33,55 +35,56 @@ impl RecordingBackend {
 
 #[async_trait]
 impl Backend for RecordingBackend {
-    fn kind(&self) -> &str {
-        self.kind
+    fn info(&self) -> BackendInfo {
+        let mut info = LocalBackend.info();
+        info.kind = self.kind.to_owned();
+        info.capabilities.scale = self.scale;
+        info
     }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scale: self.scale,
-            ..LocalBackend.capabilities()
+    async fn create_group(&self, ctx: &BackendContext, group: &GroupRequest) -> Vec<NodeOutcome> {
+        for node in &group.nodes {
+            self.note(format!("create {}", node.name));
         }
+        LocalBackend.create_group(ctx, group).await
     }
-    fn option_schema(&self) -> Vec<OptionSpec> {
-        LocalBackend.option_schema()
-    }
-    async fn create_node(
-        &self,
-        ctx: &ClusterContext,
-        plan: &NodePlan,
-    ) -> Result<Node, BackendError> {
-        self.note(format!("create {}", plan.name));
-        LocalBackend.create_node(ctx, plan).await
-    }
-    async fn destroy_node(&self, ctx: &ClusterContext, node: &Node) -> Result<(), BackendError> {
-        self.note(format!("destroy {}", node.name));
-        LocalBackend.destroy_node(ctx, node).await
+    async fn destroy_nodes(&self, ctx: &BackendContext, nodes: &[Node]) -> NodeResults {
+        for node in nodes {
+            self.note(format!("destroy {}", node.name));
+        }
+        LocalBackend.destroy_nodes(ctx, nodes).await
     }
     async fn discover(
         &self,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
         known: &[Node],
     ) -> Result<Vec<Node>, BackendError> {
         LocalBackend.discover(ctx, known).await
     }
     async fn destroy_resource(
         &self,
-        ctx: &ClusterContext,
-        resource: &OutstandingResource,
+        ctx: &BackendContext,
+        resource: &ResourceRef,
+        id: Option<&str>,
     ) -> Result<(), BackendError> {
         self.note(format!("destroy-resource {}", resource.key));
-        LocalBackend.destroy_resource(ctx, resource).await
+        LocalBackend.destroy_resource(ctx, resource, id).await
     }
-    async fn sweep(&self, ctx: &ClusterContext) -> Result<usize, BackendError> {
-        LocalBackend.sweep(ctx).await
+    async fn endpoint(&self, ctx: &BackendContext, node: &Node) -> Result<Endpoint, BackendError> {
+        LocalBackend.endpoint(ctx, node).await
     }
-    fn transport(
+    async fn power(
         &self,
-        ctx: &ClusterContext,
-        node: &Node,
-        env: Vec<(String, String)>,
-    ) -> Result<Arc<dyn Transport>, BackendError> {
-        LocalBackend.transport(ctx, node, env)
+        ctx: &BackendContext,
+        nodes: &[Node],
+        action: PowerAction,
+    ) -> NodeResults {
+        for node in nodes {
+            self.note(format!("{action:?} {}", node.name).to_lowercase());
+        }
+        LocalBackend.power(ctx, nodes, action).await
+    }
+    async fn list_labelled(&self, ctx: &GcContext) -> Result<Vec<LabelledResource>, BackendError> {
+        LocalBackend.list_labelled(ctx).await
     }
 }
 
@@ -306,7 +309,7 @@ async fn scale_is_refused_before_anything_is_touched() {
     let (result, _) = setup.execute(scale("still", "w", 3)).await;
     assert_eq!(
         invalid(result),
-        "backend fixed cannot scale (it can: create, destroy, install-from-path, install-from-url)"
+        "backend fixed cannot scale (it can: create, destroy, install-from-path, install-from-url, stop-start, gc)"
     );
     let (result, events) = setup.execute(scale("grow", "w", 2)).await;
     assert_eq!(result.expect("nothing to do").outcome, Outcome::Succeeded);
@@ -322,13 +325,64 @@ async fn scale_is_refused_before_anything_is_touched() {
     assert_eq!(record.group_size("w"), Some(2));
     assert_eq!(record.nodes.len(), 2);
 
-    // Stop and start: no backend of this build can, and each says so.
+    // Stop and start go to the backend's `power` for the running nodes; a
+    // stopped cluster refuses scale and run until it is started again.
+    let (result, events) = setup
+        .execute(Operation::Stop {
+            cluster: "grow".into(),
+        })
+        .await;
+    assert_eq!(result.expect("stop").outcome, Outcome::Succeeded);
+    assert_eq!(started_kind(&events), Some(OperationKind::Stop));
+    let mut calls = setup.calls();
+    calls.sort();
+    assert_eq!(calls, vec!["stop w-1", "stop w-2"]);
+    let record = setup.store.load("grow").expect("record");
+    assert_eq!(record.status.as_str(), "stopped");
+    assert!(
+        record
+            .nodes
+            .iter()
+            .all(|node| node.state == clusterdeck::model::NodeState::Stopped)
+    );
     let (result, _) = setup
         .execute(Operation::Stop {
             cluster: "grow".into(),
         })
         .await;
-    assert!(invalid(result).starts_with("backend grower cannot stop and start nodes (it can: "));
+    assert_eq!(invalid(result), "cluster grow is already stopped");
+    let (result, _) = setup.execute(scale("grow", "w", 3)).await;
+    assert!(invalid(result).contains("is stopped"));
+    let (result, _) = setup
+        .execute(Operation::Run {
+            cluster: "grow".into(),
+            target: Target::All,
+            command: "true".into(),
+            timeout: None,
+        })
+        .await;
+    assert!(invalid(result).contains("`clusterdeck start grow` resumes it"));
+    assert!(setup.calls().is_empty(), "refused while stopped");
+    let (result, events) = setup
+        .execute(Operation::Start {
+            cluster: "grow".into(),
+        })
+        .await;
+    assert_eq!(result.expect("start").outcome, Outcome::Succeeded);
+    assert_eq!(started_kind(&events), Some(OperationKind::Start));
+    let mut calls = setup.calls();
+    calls.sort();
+    assert_eq!(calls, vec!["start w-1", "start w-2"]);
+    assert_eq!(
+        setup.store.load("grow").expect("record").status.as_str(),
+        "ready"
+    );
+    let (result, _) = setup
+        .execute(Operation::Start {
+            cluster: "grow".into(),
+        })
+        .await;
+    assert_eq!(invalid(result), "cluster grow is not stopped (it is ready)");
 
     for cluster in ["grow", "still"] {
         let (result, _) = setup

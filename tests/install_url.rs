@@ -11,14 +11,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use clusterdeck::backend::Registry;
 use clusterdeck::backend::local::LocalBackend;
-use clusterdeck::backend::{
-    Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec,
-};
+use clusterdeck::backend::{Backend, BackendContext, BackendError, Capabilities, NodeResults};
 use clusterdeck::engine::{Engine, Event, EventKind, EventSink, Operation, OperationReport};
-use clusterdeck::model::{Node, Outcome, StepStatus, UrlFetch};
+use clusterdeck::model::{
+    BackendInfo, Endpoint, GroupRequest, Node, NodeOutcome, Outcome, ResourceRef, StepStatus,
+    UrlFetch,
+};
 use clusterdeck::spec::LoadedSpec;
-use clusterdeck::state::{OutstandingResource, StateStore};
-use clusterdeck::transport::Transport;
+use clusterdeck::state::StateStore;
 use common::http::{Server, sha256_hex};
 use tokio_util::sync::CancellationToken;
 
@@ -328,49 +328,34 @@ struct DeclaredBackend(LocalBackend, fn(Capabilities) -> Capabilities);
 
 #[async_trait]
 impl Backend for DeclaredBackend {
-    fn kind(&self) -> &str {
-        "local"
+    fn info(&self) -> BackendInfo {
+        let mut info = self.0.info();
+        info.capabilities = (self.1)(info.capabilities);
+        info
     }
-    fn capabilities(&self) -> Capabilities {
-        (self.1)(self.0.capabilities())
+    async fn create_group(&self, ctx: &BackendContext, group: &GroupRequest) -> Vec<NodeOutcome> {
+        self.0.create_group(ctx, group).await
     }
-    fn option_schema(&self) -> Vec<OptionSpec> {
-        self.0.option_schema()
-    }
-    async fn create_node(
-        &self,
-        ctx: &ClusterContext,
-        plan: &NodePlan,
-    ) -> Result<Node, BackendError> {
-        self.0.create_node(ctx, plan).await
-    }
-    async fn destroy_node(&self, ctx: &ClusterContext, node: &Node) -> Result<(), BackendError> {
-        self.0.destroy_node(ctx, node).await
+    async fn destroy_nodes(&self, ctx: &BackendContext, nodes: &[Node]) -> NodeResults {
+        self.0.destroy_nodes(ctx, nodes).await
     }
     async fn discover(
         &self,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
         known: &[Node],
     ) -> Result<Vec<Node>, BackendError> {
         self.0.discover(ctx, known).await
     }
     async fn destroy_resource(
         &self,
-        ctx: &ClusterContext,
-        resource: &OutstandingResource,
+        ctx: &BackendContext,
+        resource: &ResourceRef,
+        id: Option<&str>,
     ) -> Result<(), BackendError> {
-        self.0.destroy_resource(ctx, resource).await
+        self.0.destroy_resource(ctx, resource, id).await
     }
-    async fn sweep(&self, ctx: &ClusterContext) -> Result<usize, BackendError> {
-        self.0.sweep(ctx).await
-    }
-    fn transport(
-        &self,
-        ctx: &ClusterContext,
-        node: &Node,
-        env: Vec<(String, String)>,
-    ) -> Result<Arc<dyn Transport>, BackendError> {
-        self.0.transport(ctx, node, env)
+    async fn endpoint(&self, ctx: &BackendContext, node: &Node) -> Result<Endpoint, BackendError> {
+        self.0.endpoint(ctx, node).await
     }
 }
 

@@ -1,116 +1,130 @@
-//! Backends create and destroy nodes and say how to reach each one.
+//! Backends create and destroy what a cluster runs on and say how to reach
+//! each node, as data. The contract (docs/backend-contract.md) is async and
+//! works on whole groups; everything that crosses it is plain serde data
+//! except the context's handles, so a backend could live in another process.
 //!
-//! They know nothing of the UI: they get a [`ClusterContext`] (with the ledger
-//! they must write intents to) and return nodes and transports.
+//! Backends know nothing of the UI or the engine: they get a
+//! [`BackendContext`] and announce what they create through its [`Journal`].
 
+mod context;
+mod error;
 pub mod local;
 mod options;
 mod registry;
 pub mod ssh;
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use serde_json::Value;
 
-pub use crate::model::{Capabilities, OptionSpec, OptionType};
+pub use context::{
+    BackendContext, GcContext, Journal, PreflightContext, Progress, ProgressReporter,
+};
+pub use error::BackendError;
 pub use options::{OptionProblem, OptionProblems, resolve_options};
 pub use registry::Registry;
 
+pub use crate::model::{
+    BackendInfo, Capabilities, Endpoint, GroupRequest, LabelledResource, NodeOutcome, OptionSpec,
+    OptionType, PowerAction, PreflightCheck, ResourceRef, ResourceScope,
+};
 use crate::model::{Node, ValidatorOutcome};
 use crate::spec::ClusterSpec;
-use crate::state::{Ledger, OutstandingResource, StateError};
-use crate::transport::Transport;
 
-/// Everything a backend needs to know about the cluster it works on.
-#[derive(Debug, Clone)]
-pub struct ClusterContext {
-    pub name: String,
-    pub uid: String,
-    /// The cluster's private state directory.
-    pub state_dir: PathBuf,
-    pub ledger: Arc<Ledger>,
-    /// Backend options with defaults filled in.
-    pub options: BTreeMap<String, Value>,
-}
-
-/// One node to create.
-#[derive(Debug, Clone)]
-pub struct NodePlan {
-    pub name: String,
-    pub group: String,
-    pub index: u32,
-    pub roles: Vec<String>,
-    pub options: BTreeMap<String, Value>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error("backend {backend:?} cannot {operation}")]
-    Unsupported {
-        backend: String,
-        operation: &'static str,
-    },
-    #[error("{0}")]
-    Other(String),
-}
+/// One result per node of a batch operation, by node name.
+pub type NodeResults = Vec<(String, Result<(), BackendError>)>;
 
 #[async_trait]
 pub trait Backend: Send + Sync {
-    fn kind(&self) -> &str;
-    fn capabilities(&self) -> Capabilities;
-    fn option_schema(&self) -> Vec<OptionSpec>;
+    /// Kind, capabilities and option schemas.
+    fn info(&self) -> BackendInfo;
+
+    fn kind(&self) -> String {
+        self.info().kind
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.info().capabilities
+    }
+
+    /// The schema of `backend.options`.
+    fn option_schema(&self) -> Vec<OptionSpec> {
+        self.info().cluster_options
+    }
+
+    /// Whether this machine can run the backend at all (`doctor`).
+    async fn preflight(&self, _ctx: &PreflightContext) -> Vec<PreflightCheck> {
+        Vec::new()
+    }
 
     /// The backend's own checks of a spec, beyond its option schema: one
     /// outcome per problem, with `field` naming the spec element it is about
     /// (`ValidatorOutcome::failed_at`) so the finding can show its position.
-    fn validate(&self, _spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
+    async fn validate(&self, _spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
         Vec::new()
     }
 
-    /// Creates one node, recording the intent in the ledger before it acts.
-    async fn create_node(
+    /// Creates the cluster-level resources (network, key pair...), once per
+    /// `up`, before any group.
+    async fn prepare(&self, _ctx: &BackendContext) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// Creates every node of a group; one outcome per requested node. The
+    /// backend decides how many it creates at once.
+    async fn create_group(&self, ctx: &BackendContext, group: &GroupRequest) -> Vec<NodeOutcome>;
+
+    /// Destroys nodes and everything they run; one result per node.
+    /// A node already gone is `NotFound`.
+    async fn destroy_nodes(&self, ctx: &BackendContext, nodes: &[Node]) -> NodeResults;
+
+    /// Stops or starts nodes, keeping them.
+    async fn power(
         &self,
-        ctx: &ClusterContext,
-        plan: &NodePlan,
-    ) -> Result<Node, BackendError>;
+        _ctx: &BackendContext,
+        nodes: &[Node],
+        action: PowerAction,
+    ) -> NodeResults {
+        let what = match action {
+            PowerAction::Stop => "stop nodes",
+            PowerAction::Start => "start nodes",
+        };
+        nodes
+            .iter()
+            .map(|node| {
+                (
+                    node.name.clone(),
+                    Err(BackendError::unsupported(&self.kind(), what)),
+                )
+            })
+            .collect()
+    }
 
-    /// Destroys one node and everything it runs.
-    async fn destroy_node(&self, ctx: &ClusterContext, node: &Node) -> Result<(), BackendError>;
-
-    /// The known nodes with their state as the backend sees it now, for
-    /// attaching to a running cluster.
+    /// The known nodes with their state as the backend sees it now.
     async fn discover(
         &self,
-        ctx: &ClusterContext,
+        _ctx: &BackendContext,
         known: &[Node],
-    ) -> Result<Vec<Node>, BackendError>;
+    ) -> Result<Vec<Node>, BackendError> {
+        Ok(known.to_vec())
+    }
 
-    /// Destroys a resource the ledger says may exist (created or only intended).
+    /// Destroys one journalled resource, created (`id` known) or only
+    /// intended. `NotFound` means it is already gone.
     async fn destroy_resource(
         &self,
-        ctx: &ClusterContext,
-        resource: &OutstandingResource,
+        ctx: &BackendContext,
+        resource: &ResourceRef,
+        id: Option<&str>,
     ) -> Result<(), BackendError>;
 
-    /// Removes anything carrying the cluster's label that the ledger missed.
-    /// Returns how many stray resources or processes it stopped.
-    async fn sweep(&self, ctx: &ClusterContext) -> Result<usize, BackendError>;
+    /// Everything carrying clusterdeck's labels, of any cluster, found
+    /// without a cluster record (for `gc` and for destroy's last sweep).
+    async fn list_labelled(&self, _ctx: &GcContext) -> Result<Vec<LabelledResource>, BackendError> {
+        Err(BackendError::unsupported(
+            &self.kind(),
+            "list what it labelled",
+        ))
+    }
 
-    /// How to reach a node. `env` is the node's identity, set on every command.
-    fn transport(
-        &self,
-        ctx: &ClusterContext,
-        node: &Node,
-        env: Vec<(String, String)>,
-    ) -> Result<Arc<dyn Transport>, BackendError>;
+    /// How to reach a node; the engine builds the transport from it.
+    async fn endpoint(&self, ctx: &BackendContext, node: &Node) -> Result<Endpoint, BackendError>;
 }

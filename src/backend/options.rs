@@ -60,11 +60,16 @@ pub fn resolve_options(
                     },
                 );
             }
-            Some(option) if !option.kind.accepts(value) => problem(
+            // A secret's value is never repeated back.
+            Some(option) if !option.accepts(value) && option.secret => problem(
+                name,
+                format!("option {name:?} must be {}", option.describe()),
+            ),
+            Some(option) if !option.accepts(value) => problem(
                 name,
                 format!(
                     "option {name:?} must be {}, found {value}",
-                    option.kind.describe()
+                    option.describe()
                 ),
             ),
             Some(_) => {

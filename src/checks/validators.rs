@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::{Backend, resolve_options};
+use crate::backend::{Backend, OptionSpec, resolve_options};
 use crate::model::{CheckStatus, ValidatorOutcome};
 use crate::spec::{InstallSource, LoadedSpec, ValidatorSpec, redact_userinfo};
 
@@ -33,11 +33,11 @@ fn passed_unless(
 /// Runs the built-in validators, the backend's own, and those the spec
 /// declares. `backend` is the error text when the spec's backend is unknown.
 /// Every outcome about a spec element gets that element's location.
-pub fn run_validators(
+pub async fn run_validators(
     loaded: &LoadedSpec,
     backend: Result<&dyn Backend, &str>,
 ) -> Vec<ValidatorOutcome> {
-    let mut results = checks(loaded, backend);
+    let mut results = checks(loaded, backend).await;
     for result in &mut results {
         if result.location.is_none()
             && let Some(field) = &result.field
@@ -48,7 +48,7 @@ pub fn run_validators(
     results
 }
 
-fn checks(loaded: &LoadedSpec, backend: Result<&dyn Backend, &str>) -> Vec<ValidatorOutcome> {
+async fn checks(loaded: &LoadedSpec, backend: Result<&dyn Backend, &str>) -> Vec<ValidatorOutcome> {
     let spec = &loaded.spec;
     let mut results = Vec::new();
     let backend = match backend {
@@ -104,7 +104,8 @@ fn checks(loaded: &LoadedSpec, backend: Result<&dyn Backend, &str>) -> Vec<Valid
     results.extend(debugger_roles(loaded));
     if let Some(backend) = backend {
         results.extend(install_source(loaded, backend));
-        results.extend(backend.validate(spec));
+        results.extend(group_options(loaded, backend));
+        results.extend(backend.validate(spec).await);
     }
     for (index, validator) in spec.checks.validators.iter().enumerate() {
         let mut result = declared(loaded, backend, validator);
@@ -114,6 +115,57 @@ fn checks(loaded: &LoadedSpec, backend: Result<&dyn Backend, &str>) -> Vec<Valid
         results.push(result);
     }
     results
+}
+
+/// Each group's options against the backend's group option schema, when any
+/// group gives options, each problem at the option it is about. A missing
+/// required one is left to the backend's own validator, which can say what to
+/// write.
+fn group_options(loaded: &LoadedSpec, backend: &dyn Backend) -> Vec<ValidatorOutcome> {
+    const NAME: &str = "group-options";
+    let schema: Vec<OptionSpec> = backend
+        .info()
+        .group_options
+        .into_iter()
+        .map(|mut option| {
+            option.required = false;
+            option
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let mut any = false;
+    for (index, group) in loaded.spec.node_groups.iter().enumerate() {
+        if group.options.is_empty() {
+            continue;
+        }
+        any = true;
+        if schema.is_empty() {
+            let names: Vec<&str> = group.options.keys().map(String::as_str).collect();
+            problems.push(failed_at(
+                NAME,
+                format!("node_groups[{index}].options"),
+                format!(
+                    "group {}: backend {:?} takes no group options, found {}",
+                    group.name,
+                    backend.kind(),
+                    names.join(", ")
+                ),
+            ));
+        } else if let Err(found) = resolve_options(&schema, &group.options) {
+            problems.extend(found.0.into_iter().map(|problem| {
+                failed_at(
+                    NAME,
+                    format!("node_groups[{index}].options.{}", problem.option),
+                    format!("group {}: {}", group.name, problem.message),
+                )
+            }));
+        }
+    }
+    if any {
+        passed_unless(NAME, problems, "group options are valid")
+    } else {
+        Vec::new()
+    }
 }
 
 /// Each repeated group name is reported at its later occurrence, naming the

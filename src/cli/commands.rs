@@ -54,7 +54,7 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             let store = StateStore::locate(cli.state_dir.clone())
                 .unwrap_or_else(|_| StateStore::new(std::env::temp_dir()));
             let (engine, _events) = engine(store, cli.parallel, CancellationToken::new());
-            let (validators, plan) = engine.validate(&loaded);
+            let (validators, plan) = engine.validate(&loaded).await;
             views::validation(&validators, &plan, json, engine.registry())
         }
         Command::Up { spec, headless } => {

@@ -1,18 +1,19 @@
-//! `destroy`: removes every resource the ledger knows of, then anything still
+//! `destroy`: removes every resource the journal knows of, in waves (nodes,
+//! then group resources, then cluster resources), then anything still
 //! carrying the cluster's label, then the cluster's state, even when the
 //! cluster's record is damaged or lost.
 
-use super::event::EventKind;
-use super::exec::fan_out;
+use super::waves::WaveOutcome;
 use super::{Engine, EngineError, OperationReport};
-use crate::backend::{Backend, ClusterContext};
-use crate::model::{NodeFailure, OperationKind, Outcome, Summary};
+use crate::backend::{Backend, BackendContext};
+use crate::model::{Node, NodeFailure, NodeState, OperationKind, Outcome, ResourceScope, Summary};
 use crate::state::{
     ClusterIdentity, ClusterRecord, ClusterStatus, LockMode, OutstandingResource, StateError,
 };
 
 impl Engine {
-    /// Destroys one node of a cluster and marks it destroyed in the record.
+    /// Destroys one node of a cluster (everything journalled for it) and
+    /// marks it destroyed in the record.
     pub(crate) async fn destroy_node(
         &self,
         cluster: &str,
@@ -34,34 +35,61 @@ impl Engine {
             ..Summary::default()
         };
         let node = record.nodes[position].clone();
-        let outcome = match backend.destroy_node(&ctx, &node).await {
-            Ok(()) => {
-                record.nodes[position].state = crate::model::NodeState::Destroyed;
-                record.recount_group(&node.group);
-                self.events.emit(EventKind::NodeDestroyed {
-                    node: node.name.clone(),
-                });
-                Outcome::Succeeded
+        let journalled: Vec<OutstandingResource> = self
+            .store
+            .outstanding(cluster)?
+            .into_iter()
+            .filter(|resource| {
+                matches!(&resource.resource.scope, ResourceScope::Node { node } if node == node_name)
+            })
+            .collect();
+        let gone = if journalled.is_empty() {
+            // Nothing journalled (a backend that creates nothing): the backend decides.
+            let result = self
+                .destroy_nodes_retrying(
+                    backend.as_ref(),
+                    &ctx,
+                    vec![(unjournalled(&node), node.clone())],
+                )
+                .await
+                .pop()
+                .map(|(_, result)| result);
+            match result {
+                Some(Err(err)) if !err.is_not_found() => {
+                    summary.failures.push(failure(&node.name, err.to_string()));
+                    false
+                }
+                _ => {
+                    self.events.emit(super::EventKind::NodeDestroyed {
+                        node: node.name.clone(),
+                    });
+                    true
+                }
             }
-            Err(err) => {
-                summary.failures.push(NodeFailure {
-                    node: node.name.clone(),
-                    step: "destroy".to_owned(),
-                    error: err.to_string(),
-                });
-                summary.reason = Some(summary.failure_reason());
-                Outcome::Failed
-            }
+        } else {
+            let outcome = self
+                .destroy_in_waves(backend.as_ref(), &ctx, &record.nodes, journalled)
+                .await;
+            self.report_leftovers(&outcome, &mut summary);
+            outcome.leftovers.is_empty()
+        };
+        let outcome = if gone {
+            record.nodes[position].state = NodeState::Destroyed;
+            record.recount_group(&node.group);
+            Outcome::Succeeded
+        } else {
+            summary.reason = Some(summary.failure_reason());
+            Outcome::Failed
         };
         let report = self.finish(OperationKind::DestroyNode, cluster, outcome, summary);
         self.remember(&mut record, OperationKind::DestroyNode, started_at, &report);
         Ok(report)
     }
 
-    /// Destroys everything the ledger lists, then anything still carrying
+    /// Destroys everything the journal lists, then anything still carrying
     /// the cluster's label, then its state. A cluster whose record is
-    /// damaged or missing is destroyed from its ledger and identity alone, so
-    /// a cluster that was ever created can always be destroyed.
+    /// damaged or missing is destroyed from its journal and identity alone,
+    /// so a cluster that was ever created can always be destroyed.
     pub(crate) async fn destroy(&self, cluster: &str) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
         match self.store.load(cluster) {
@@ -85,15 +113,15 @@ impl Engine {
             nodes_total: record.nodes.len(),
             ..Summary::default()
         };
-        let destroyed = self
-            .destroy_resources(backend.as_ref(), &ctx, &mut summary)
+        let gone = self
+            .destroy_resources(backend.as_ref(), &ctx, &record.nodes, &mut summary)
             .await?;
         for node in &mut record.nodes {
-            if destroyed.contains(&node.name) {
-                node.state = crate::model::NodeState::Destroyed;
+            if gone.contains(&node.name) {
+                node.state = NodeState::Destroyed;
             }
         }
-        if summary.failures.is_empty() {
+        if summary.failures.is_empty() && summary.leftovers.is_empty() {
             self.store.remove(cluster)?;
             Ok(self.finish(OperationKind::Destroy, cluster, Outcome::Succeeded, summary))
         } else {
@@ -134,9 +162,9 @@ impl Engine {
             nodes_total: outstanding.len(),
             ..Summary::default()
         };
-        self.destroy_resources(backend.as_ref(), &ctx, &mut summary)
+        self.destroy_resources(backend.as_ref(), &ctx, &[], &mut summary)
             .await?;
-        if summary.failures.is_empty() {
+        if summary.failures.is_empty() && summary.leftovers.is_empty() {
             self.store.remove(cluster)?;
             Ok(self.finish(OperationKind::Destroy, cluster, Outcome::Succeeded, summary))
         } else {
@@ -145,59 +173,100 @@ impl Engine {
         }
     }
 
-    /// Destroys every outstanding resource, then sweeps for what carries the
-    /// cluster's label; failures go to `summary`. Returns the keys destroyed.
+    /// Destroys every journalled resource in waves, then what still carries
+    /// the cluster's label; what remains goes to `summary`. Returns the
+    /// nodes that are gone.
     async fn destroy_resources(
         &self,
         backend: &dyn Backend,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
+        nodes: &[Node],
         summary: &mut Summary,
     ) -> Result<Vec<String>, EngineError> {
-        let outstanding = self.store.outstanding(&ctx.name)?;
-        let results = fan_out(outstanding, self.parallel, |resource| async move {
-            let outcome = backend.destroy_resource(ctx, &resource).await;
-            if outcome.is_ok() {
-                self.events.emit(EventKind::NodeDestroyed {
-                    node: resource.key.clone(),
-                });
-            }
-            (resource, outcome)
-        })
-        .await;
-        let mut destroyed = Vec::new();
-        for (resource, outcome) in results {
-            match outcome {
-                Ok(()) => destroyed.push(resource.key),
-                Err(err) => {
-                    self.events.error(Some(&resource.key), err.to_string());
-                    summary.failures.push(NodeFailure {
-                        node: resource.key,
-                        step: "destroy".to_owned(),
-                        error: err.to_string(),
-                    });
-                }
-            }
-        }
+        let outstanding = self.store.outstanding(ctx.name())?;
+        let outcome = self
+            .destroy_in_waves(backend, ctx, nodes, outstanding)
+            .await;
+        self.report_leftovers(&outcome, summary);
         // Without a uid (state from before identities were kept) there is no
-        // label to sweep for; the node processes were stopped by node above.
-        if ctx.uid.is_empty() {
-            return Ok(destroyed);
+        // label to look for; and while journalled resources remain, strays
+        // wait for the retry.
+        if !ctx.uid().is_empty() && outcome.leftovers.is_empty() && backend.capabilities().gc {
+            self.remove_strays(backend, ctx, summary).await;
         }
-        match backend.sweep(ctx).await {
-            Ok(0) => {}
-            Ok(stray) => self.events.warn(
-                None,
-                format!("stopped {stray} stray process(es) or resource(s) the ledger did not list"),
-            ),
+        Ok(outcome.nodes_gone)
+    }
+
+    /// Removes what carries the cluster's uid but the journal missed
+    /// (daemons an installer double-forked, a crash before an intent).
+    async fn remove_strays(
+        &self,
+        backend: &dyn Backend,
+        ctx: &BackendContext,
+        summary: &mut Summary,
+    ) {
+        let found = match backend.list_labelled(&self.gc_context(ctx)).await {
+            Ok(found) => found,
             Err(err) => {
-                summary.failures.push(NodeFailure {
-                    node: ctx.name.clone(),
-                    step: "sweep".to_owned(),
-                    error: err.to_string(),
-                });
+                summary.failures.push(failure(
+                    ctx.name(),
+                    format!("looking for labelled leftovers: {err}"),
+                ));
+                return;
+            }
+        };
+        let strays: Vec<OutstandingResource> = found
+            .into_iter()
+            .filter(|labelled| labelled.cluster_uid == ctx.uid())
+            .map(|labelled| OutstandingResource {
+                resource: labelled.resource,
+                id: Some(labelled.id),
+            })
+            .collect();
+        if strays.is_empty() {
+            return;
+        }
+        let count = strays.len();
+        let outcome = self.destroy_in_waves(backend, ctx, &[], strays).await;
+        self.events.warn(
+            None,
+            format!(
+                "removed {} stray resource(s) the journal did not list",
+                count - outcome.leftovers.len()
+            ),
+        );
+        self.report_leftovers(&outcome, summary);
+    }
+
+    pub(super) fn report_leftovers(&self, outcome: &WaveOutcome, summary: &mut Summary) {
+        for leftover in &outcome.leftovers {
+            if let ResourceScope::Node { node } = &leftover.scope {
+                summary.failures.push(failure(
+                    node,
+                    format!(
+                        "{} {}: {}",
+                        leftover.kind, leftover.key, leftover.error.message
+                    ),
+                ));
             }
         }
-        Ok(destroyed)
+        summary.leftovers.extend(outcome.leftovers.iter().cloned());
+    }
+}
+
+fn failure(node: &str, error: String) -> NodeFailure {
+    NodeFailure {
+        node: node.to_owned(),
+        step: "destroy".to_owned(),
+        error,
+    }
+}
+
+/// A node the journal does not list, as a resource to report against.
+fn unjournalled(node: &Node) -> OutstandingResource {
+    OutstandingResource {
+        resource: crate::model::ResourceRef::node("node", &node.name),
+        id: Some(node.id.clone()),
     }
 }
 
@@ -209,18 +278,18 @@ fn kept_reason(cluster: &str, summary: &Summary) -> String {
 }
 
 /// For a damaged cluster with no identity file: only the local backend
-/// records resources, so a ledger of node directories is its.
+/// journalled resources then, so a ledger of node directories is its.
 fn guess_identity(
     cluster: &str,
     outstanding: &[OutstandingResource],
 ) -> Result<ClusterIdentity, EngineError> {
     if let Some(foreign) = outstanding
         .iter()
-        .find(|resource| resource.kind != crate::backend::local::NODE_DIR)
+        .find(|resource| resource.resource.kind != crate::backend::local::NODE_DIR)
     {
         return Err(EngineError::Invalid(format!(
             "cluster {cluster:?} is damaged and does not record which backend made its {:?} resource {:?}; remove it by hand",
-            foreign.kind, foreign.key
+            foreign.resource.kind, foreign.resource.key
         )));
     }
     Ok(ClusterIdentity {

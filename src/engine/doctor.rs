@@ -6,29 +6,30 @@ use std::path::Path;
 
 use super::event::EventKind;
 use super::{Engine, EngineError, OperationReport};
+use crate::backend::{PreflightContext, resolve_options};
 use crate::model::{CheckKind, CheckResult, CheckStatus, OperationKind, Outcome, Summary};
 use crate::spec::LoadedSpec;
 use crate::state::StateError;
 
 /// One check's verdict; a failure carries its fix.
 struct Verdict {
-    name: &'static str,
+    name: String,
     problem: Option<(String, String)>,
     fine: String,
 }
 
 impl Verdict {
-    fn pass(name: &'static str, fine: impl Into<String>) -> Self {
+    fn pass(name: impl Into<String>, fine: impl Into<String>) -> Self {
         Self {
-            name,
+            name: name.into(),
             problem: None,
             fine: fine.into(),
         }
     }
 
-    fn fail(name: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+    fn fail(name: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
-            name,
+            name: name.into(),
             problem: Some((problem.into(), fix.into())),
             fine: String::new(),
         }
@@ -41,7 +42,7 @@ impl Verdict {
         };
         CheckResult {
             kind: CheckKind::Doctor,
-            name: self.name.to_owned(),
+            name: self.name,
             status,
             node: None,
             message,
@@ -60,9 +61,9 @@ impl Engine {
         self.start(OperationKind::Doctor, &subject);
         let mut verdicts = self.state_checks();
         if let Some(loaded) = spec {
-            verdicts.extend(self.spec_checks(loaded));
+            verdicts.extend(self.spec_checks(loaded).await);
         }
-        verdicts.extend(self.backend_preflight(spec));
+        verdicts.extend(self.backend_preflight(spec).await);
         let results: Vec<CheckResult> = verdicts.into_iter().map(Verdict::into_result).collect();
         for result in &results {
             self.events.emit(EventKind::CheckResult {
@@ -188,7 +189,7 @@ impl Engine {
     }
 
     /// The spec doctor was given: its backend exists and its validators pass.
-    fn spec_checks(&self, loaded: &LoadedSpec) -> Vec<Verdict> {
+    async fn spec_checks(&self, loaded: &LoadedSpec) -> Vec<Verdict> {
         let kind = &loaded.spec.backend.kind;
         if let Err(problem) = self.backend(kind) {
             return vec![Verdict::fail(
@@ -201,7 +202,7 @@ impl Engine {
                 ),
             )];
         }
-        let (validators, _) = self.validate(loaded);
+        let (validators, _) = self.validate(loaded).await;
         let failed: Vec<String> = validators
             .iter()
             .filter(|outcome| outcome.status != CheckStatus::Pass)
@@ -224,14 +225,49 @@ impl Engine {
         }
     }
 
-    /// The backends' own checks (tools installed, credentials, reachability).
-    ///
-    /// TODO(backend contract v2): once `Backend::preflight` exists, call it
-    /// for the spec's backend (or every backend of the registry without a
-    /// spec) and turn each `PreflightCheck` (name, status, message, fix)
-    /// into a verdict here. The backend trait of this build has no preflight.
-    fn backend_preflight(&self, _spec: Option<&LoadedSpec>) -> Vec<Verdict> {
-        Vec::new()
+    /// The backends' own checks (tools installed, credentials, reachability):
+    /// the spec's backend with the spec's options, or the default backend
+    /// with its defaults when no spec is given.
+    async fn backend_preflight(&self, spec: Option<&LoadedSpec>) -> Vec<Verdict> {
+        // Without a spec, the backend a spec gets by default: the others
+        // need setup (ssh keys, a Docker engine) only their users have.
+        let kinds: Vec<String> = match spec {
+            Some(loaded) => vec![loaded.spec.backend.kind.clone()],
+            None => vec![crate::spec::BackendSpec::default().kind],
+        };
+        let mut verdicts = Vec::new();
+        for kind in kinds {
+            // An unknown kind is already a failed `backend` check of the spec.
+            let Ok(backend) = self.backend(&kind) else {
+                continue;
+            };
+            let given = spec
+                .map(|loaded| loaded.spec.backend.options.clone())
+                .unwrap_or_default();
+            // Bad options are reported by the spec's validators; look with
+            // the defaults then.
+            let options = resolve_options(&backend.option_schema(), &given)
+                .or_else(|_| resolve_options(&backend.option_schema(), &Default::default()))
+                .unwrap_or_default();
+            let ctx = PreflightContext {
+                options,
+                spec: spec.map(|loaded| loaded.spec.clone()),
+            };
+            for check in backend.preflight(&ctx).await {
+                let name = format!("{kind}: {}", check.name);
+                verdicts.push(match check.status {
+                    CheckStatus::Pass => Verdict::pass(name, check.message),
+                    _ => Verdict::fail(
+                        name,
+                        check.message,
+                        check
+                            .fix
+                            .unwrap_or_else(|| "see the message above".to_owned()),
+                    ),
+                });
+            }
+        }
+        verdicts
     }
 }
 

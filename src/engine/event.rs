@@ -5,7 +5,9 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CheckResult, Node, OperationKind, Outcome, StepStatus, Stream, Summary};
+use crate::model::{
+    CheckResult, Node, OperationKind, Outcome, ResourceScope, StepStatus, Stream, Summary,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -48,6 +50,13 @@ pub enum EventKind {
     },
     NodeDestroyed {
         node: String,
+    },
+    /// A group- or cluster-scoped resource (network, key pair...) is gone;
+    /// node-scoped ones are reported as `NodeDestroyed`.
+    ResourceDestroyed {
+        kind: String,
+        key: String,
+        scope: ResourceScope,
     },
     StepStarted {
         node: String,

@@ -1,21 +1,29 @@
 //! `gc`: finds what clusters that are gone left behind and, when asked,
 //! destroys it.
 //!
-//! Today that is what the state directory knows of: clusters whose record
-//! is unreadable or missing while their ledger remains (damaged), and
-//! clusters whose `destroy` was interrupted. Resources a backend labelled
-//! but no state remembers at all need the backend contract v2
-//! (`Backend::list_labelled`); see [`Engine::gc_labelled`].
+//! Two kinds of leftovers: clusters the state directory knows of that only a
+//! destroy can finish (a record unreadable or missing while the ledger
+//! remains, or an interrupted destroy), destroyed by name; and resources
+//! that carry clusterdeck's labels but whose cluster uid no state here
+//! claims (its state directory was deleted, or a crash lost it), found by
+//! each backend's `list_labelled` and destroyed one by one.
 
+use std::collections::BTreeSet;
+
+use super::event::EventKind;
 use super::{Engine, EngineError, OperationReport};
-use crate::model::{NodeFailure, OperationKind, Outcome, Summary};
+use crate::model::{LabelledResource, NodeFailure, OperationKind, Outcome, Summary};
 use crate::state::{ClusterStatus, StateError};
 
-/// One cluster gc would destroy, and why.
+/// One thing gc would destroy, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Leftover {
+    /// The cluster named, or the one the resource's labels name.
     pub cluster: String,
     pub why: String,
+    /// A labelled resource no state owns, with its backend's kind; `None`
+    /// for a cluster the state directory knows.
+    pub orphan: Option<(String, LabelledResource)>,
 }
 
 impl Engine {
@@ -23,7 +31,7 @@ impl Engine {
         const ALL: &str = "(all clusters)";
         self.start(OperationKind::Gc, ALL);
         let mut leftovers = self.leftovers()?;
-        leftovers.extend(self.gc_labelled());
+        leftovers.extend(self.gc_labelled().await?);
         let mut summary = Summary {
             nodes_total: leftovers.len(),
             ..Summary::default()
@@ -45,10 +53,13 @@ impl Engine {
             if self.cancel.is_cancelled() {
                 break;
             }
-            let failed = match self.destroy(&leftover.cluster).await {
-                Ok(report) if report.outcome == Outcome::Succeeded => None,
-                Ok(report) => Some(report.summary.reason.unwrap_or_default()),
-                Err(err) => Some(err.to_string()),
+            let failed = match &leftover.orphan {
+                Some((kind, orphan)) => self.destroy_orphan(kind, orphan).await.err(),
+                None => match self.destroy(&leftover.cluster).await {
+                    Ok(report) if report.outcome == Outcome::Succeeded => None,
+                    Ok(report) => Some(report.summary.reason.unwrap_or_default()),
+                    Err(err) => Some(err.to_string()),
+                },
             };
             if let Some(error) = failed {
                 summary.failures.push(NodeFailure {
@@ -94,12 +105,14 @@ impl Engine {
                     leftovers.push(Leftover {
                         cluster: name,
                         why: "its destroy was interrupted".to_owned(),
+                        orphan: None,
                     });
                 }
                 Ok(_) => {}
                 Err(StateError::Damaged { detail, .. }) => leftovers.push(Leftover {
                     cluster: name,
                     why: format!("damaged: {detail}"),
+                    orphan: None,
                 }),
                 Err(err) => return Err(err.into()),
             }
@@ -107,12 +120,87 @@ impl Engine {
         Ok(leftovers)
     }
 
-    /// Resources carrying a clusterdeck label whose cluster no state knows.
-    ///
-    /// TODO(backend contract v2): for each backend of the registry that
-    /// declares the `gc` capability, `list_labelled` and keep what no
-    /// record's uid claims. The backend trait of this build cannot list.
-    fn gc_labelled(&self) -> Vec<Leftover> {
-        Vec::new()
+    /// Resources carrying a clusterdeck label whose cluster no state here
+    /// knows, from every backend with the `gc` capability. A cluster this
+    /// state directory knows (even damaged) is not an orphan: its own
+    /// destroy handles it.
+    async fn gc_labelled(&self) -> Result<Vec<Leftover>, EngineError> {
+        let mut known: BTreeSet<String> = BTreeSet::new();
+        for name in self.store.names()? {
+            if let Ok(record) = self.store.load(&name) {
+                known.insert(record.uid);
+            }
+            if let Ok(Some(identity)) = self.store.load_identity(&name) {
+                known.insert(identity.uid);
+            }
+        }
+        let mut orphans = Vec::new();
+        for kind in self.registry.kinds() {
+            let Ok(backend) = self.backend(kind) else {
+                continue;
+            };
+            if !backend.capabilities().gc {
+                continue;
+            }
+            let ctx = crate::backend::GcContext {
+                state_root: self.store.root().to_path_buf(),
+                options: crate::backend::resolve_options(
+                    &backend.option_schema(),
+                    &Default::default(),
+                )
+                .unwrap_or_default(),
+                cancel: self.cancel.clone(),
+            };
+            let found = match backend.list_labelled(&ctx).await {
+                Ok(found) => found,
+                Err(err) => {
+                    self.events.warn(
+                        None,
+                        format!("backend {kind} could not list what it labelled: {err}"),
+                    );
+                    continue;
+                }
+            };
+            for resource in found {
+                // Without a uid there is no telling whose it is.
+                if resource.cluster_uid.is_empty() || known.contains(&resource.cluster_uid) {
+                    continue;
+                }
+                orphans.push(Leftover {
+                    cluster: resource.cluster_name.clone(),
+                    why: format!(
+                        "{kind} {} {} ({}) carries cluster uid {}, which no cluster here owns",
+                        resource.resource.kind,
+                        resource.resource.key,
+                        resource.id,
+                        resource.cluster_uid
+                    ),
+                    orphan: Some((kind.to_owned(), resource)),
+                });
+            }
+        }
+        Ok(orphans)
+    }
+
+    /// Destroys one labelled resource no state owns, by its id.
+    async fn destroy_orphan(&self, kind: &str, orphan: &LabelledResource) -> Result<(), String> {
+        let backend = self.backend(kind)?;
+        let ctx = self
+            .orphan_context(backend.as_ref(), &orphan.cluster_name, &orphan.cluster_uid)
+            .map_err(|err| err.to_string())?;
+        match backend
+            .destroy_resource(&ctx, &orphan.resource, Some(&orphan.id))
+            .await
+        {
+            Ok(()) => {}
+            Err(err) if err.is_not_found() => {}
+            Err(err) => return Err(err.to_string()),
+        }
+        self.events.emit(EventKind::ResourceDestroyed {
+            kind: orphan.resource.kind.clone(),
+            key: orphan.resource.key.clone(),
+            scope: orphan.resource.scope.clone(),
+        });
+        Ok(())
     }
 }

@@ -11,9 +11,8 @@ use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
 use super::fetch::FETCH_STEP;
 use super::fetch_node::NodeFetch;
-use super::plan::node_env;
 use super::up::elapsed_ms;
-use crate::backend::{Backend, ClusterContext};
+use crate::backend::{Backend, BackendContext};
 use crate::model::{Node, NodeFailure, NodeState, StepStatus, shell_quote};
 use crate::spec::{InstallSource, InstallSpec, LoadedSpec, process_env, resolve_env_references};
 use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
@@ -48,7 +47,7 @@ impl Engine {
         loaded: &LoadedSpec,
         install: &InstallSpec,
         backend: &dyn Backend,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
         nodes: &[Node],
     ) -> Vec<NodeFailure> {
         let running: Vec<&Node> = nodes
@@ -92,7 +91,7 @@ impl Engine {
     async fn install_node(
         &self,
         backend: &dyn Backend,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
         node: &Node,
         all: &[Node],
         material: &Material,
@@ -102,9 +101,10 @@ impl Engine {
             step: step.to_owned(),
             error,
         };
-        let transport = backend
-            .transport(ctx, node, node_env(&ctx.name, node, all))
-            .map_err(|err| failure("connect", err.to_string()))?;
+        let transport = self
+            .connect(backend, ctx, node, all)
+            .await
+            .map_err(|error| failure("connect", error))?;
         let transport = transport.as_ref();
         if let InstallerFile::OnNode(fetch) = &material.installer {
             self.fetch_on_node(transport, &node.name, fetch, &material.installer_name)

@@ -2,6 +2,7 @@
 //! reports every step as an [`Event`]. It never draws or prints: the TUI and the
 //! headless printer are both just consumers of the event stream.
 
+mod context;
 mod destroy;
 mod doctor;
 mod event;
@@ -14,10 +15,12 @@ mod install;
 mod operation;
 mod plan;
 mod power;
+mod provision;
 mod remote;
 mod scale;
 mod sink;
 mod up;
+mod waves;
 
 use std::sync::Arc;
 
@@ -31,6 +34,7 @@ pub use remote::Target;
 pub use scale::MAX_GROUP_SIZE;
 pub use sink::{EventReceiver, EventSink};
 pub use up::validate_with;
+pub use waves::RetryPolicy;
 
 /// The shared types, re-exported for frontends that name them through the
 /// engine. Layers below the engine import them from [`crate::model`].
@@ -39,10 +43,8 @@ pub use crate::model::{
     Outcome, StepStatus, Stream, Summary, Tally, ValidatorOutcome, new_uid, now, shell_quote,
 };
 
-use crate::backend::{
-    Backend, BackendError, Capabilities, ClusterContext, Registry, resolve_options,
-};
-use crate::state::{ClusterIdentity, ClusterRecord, OperationRecord, StateError, StateStore};
+use crate::backend::{Backend, BackendError, Capabilities, Registry};
+use crate::state::{ClusterRecord, OperationRecord, StateError, StateStore};
 
 /// How many nodes are worked on at once unless told otherwise.
 pub const DEFAULT_PARALLEL: usize = 32;
@@ -74,6 +76,7 @@ pub struct Engine {
     parallel: usize,
     /// The backends by kind; the built-ins unless a test injects fakes.
     registry: Registry,
+    retry: RetryPolicy,
 }
 
 impl Engine {
@@ -84,6 +87,7 @@ impl Engine {
             cancel,
             parallel: DEFAULT_PARALLEL,
             registry: Registry::builtin(),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -108,56 +112,19 @@ impl Engine {
         self.registry.capabilities(kind)
     }
 
+    /// How long destroy keeps retrying a resource that is in use or
+    /// failed transiently.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
     pub fn store(&self) -> &StateStore {
         &self.store
     }
 
     fn backend(&self, kind: &str) -> Result<Arc<dyn Backend>, String> {
         self.registry.get(kind)
-    }
-
-    /// The backend and context for an existing cluster, from its record.
-    fn attach(
-        &self,
-        record: &ClusterRecord,
-    ) -> Result<(Arc<dyn Backend>, ClusterContext), EngineError> {
-        let backend = self
-            .backend(&record.spec.backend.kind)
-            .map_err(EngineError::Invalid)?;
-        let ctx = self.context(record, backend.as_ref())?;
-        Ok((backend, ctx))
-    }
-
-    fn context(
-        &self,
-        record: &ClusterRecord,
-        backend: &dyn Backend,
-    ) -> Result<ClusterContext, EngineError> {
-        let identity = ClusterIdentity {
-            name: record.name.clone(),
-            uid: record.uid.clone(),
-            backend: record.spec.backend.kind.clone(),
-            options: record.spec.backend.options.clone(),
-        };
-        self.context_of(&identity, backend)
-    }
-
-    /// The context from what a cluster's identity file says, for when its
-    /// record cannot be read.
-    fn context_of(
-        &self,
-        identity: &ClusterIdentity,
-        backend: &dyn Backend,
-    ) -> Result<ClusterContext, EngineError> {
-        let options = resolve_options(&backend.option_schema(), &identity.options)
-            .map_err(|problems| EngineError::Invalid(problems.to_string()))?;
-        Ok(ClusterContext {
-            name: identity.name.clone(),
-            uid: identity.uid.clone(),
-            state_dir: self.store.cluster_dir(&identity.name)?,
-            ledger: Arc::new(self.store.open_ledger(&identity.name)?),
-            options,
-        })
     }
 
     fn start(&self, operation: OperationKind, cluster: &str) -> String {

@@ -3,34 +3,21 @@
 use serde::Serialize;
 
 use super::event::PlannedNode;
-use crate::backend::NodePlan;
 use crate::model::{Node, node_name};
 use crate::spec::{ClusterSpec, InstallSource};
 
 /// The nodes a spec asks for, group by group.
-pub fn plan_nodes(spec: &ClusterSpec) -> Vec<NodePlan> {
+pub fn plan_nodes(spec: &ClusterSpec) -> Vec<PlannedNode> {
     spec.node_groups
         .iter()
         .flat_map(|group| {
-            (1..=group.count).map(move |index| NodePlan {
+            (1..=group.count).map(move |index| PlannedNode {
                 name: node_name(&group.name, index),
                 group: group.name.clone(),
-                index,
                 roles: group.roles.clone(),
-                options: group.options.clone(),
             })
         })
         .collect()
-}
-
-impl From<&NodePlan> for PlannedNode {
-    fn from(plan: &NodePlan) -> Self {
-        Self {
-            name: plan.name.clone(),
-            group: plan.group.clone(),
-            roles: plan.roles.clone(),
-        }
-    }
 }
 
 /// The plan `validate` prints: everything `up` would do, nothing done.
@@ -50,7 +37,7 @@ impl UpPlan {
         Self {
             cluster: spec.name.clone(),
             backend: spec.backend.kind.clone(),
-            nodes: plan_nodes(spec).iter().map(PlannedNode::from).collect(),
+            nodes: plan_nodes(spec),
             installer: spec.install.as_ref().map(|install| match &install.from {
                 InstallSource::Path(path) => path.display().to_string(),
                 InstallSource::Url(url) => crate::spec::redact_userinfo(url),

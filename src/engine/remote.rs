@@ -7,9 +7,8 @@ use regex::Regex;
 
 use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
-use super::plan::node_env;
 use super::{Engine, EngineError, OperationReport};
-use crate::backend::{Backend, ClusterContext};
+use crate::backend::{Backend, BackendContext};
 use crate::checks::judge;
 use crate::model::{CheckKind, CheckResult, CheckStatus, Node, OperationKind, Outcome, Summary};
 use crate::spec::DebuggerSpec;
@@ -162,7 +161,7 @@ impl Engine {
         &self,
         debuggers: &[DebuggerSpec],
         backend: &dyn Backend,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
         record: &ClusterRecord,
     ) -> Vec<CheckResult> {
         let mut results = Vec::new();
@@ -210,7 +209,7 @@ impl Engine {
     async fn check_nodes(
         &self,
         backend: &dyn Backend,
-        ctx: &ClusterContext,
+        ctx: &BackendContext,
         all: &[Node],
         targets: Vec<&Node>,
         (kind, name): (CheckKind, &str),
@@ -235,9 +234,9 @@ impl Engine {
                     None,
                 );
             }
-            let transport = match backend.transport(ctx, node, node_env(&ctx.name, node, all)) {
+            let transport = match self.connect(backend, ctx, node, all).await {
                 Ok(transport) => transport,
-                Err(err) => return result(CheckStatus::Unreachable, err.to_string(), None, None),
+                Err(error) => return result(CheckStatus::Unreachable, error, None, None),
             };
             let captured = run_captured(
                 transport.as_ref(),

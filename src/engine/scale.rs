@@ -1,11 +1,12 @@
 //! `scale`: grows a group with new nodes (created, installed, checked like
 //! `up` does) or shrinks it, highest index first.
 
-use super::event::EventKind;
-use super::exec::fan_out;
 use super::{Engine, EngineError, OperationReport};
-use crate::backend::{Capabilities, NodePlan};
-use crate::model::{Node, NodeFailure, NodeState, OperationKind, Outcome, Summary, node_name};
+use crate::backend::Capabilities;
+use crate::model::{
+    GroupRequest, Node, NodeFailure, NodeRequest, NodeState, OperationKind, Outcome, ResourceScope,
+    Summary, node_name,
+};
 use crate::spec::LoadedSpec;
 use crate::state::{ClusterRecord, ClusterStatus, LockMode};
 
@@ -53,10 +54,24 @@ impl Engine {
             }
             ScaleStep::Grow { add, .. } => {
                 summary.nodes_total = add as usize;
-                let plans = grow_plans(&record, group, add);
-                let created = self
-                    .provision(backend.as_ref(), &ctx, plans, &mut summary)
-                    .await;
+                let request = grow_request(&record, group, add);
+                // One backend call for the new nodes, as `up` makes per group;
+                // the cluster's shared resources exist since `up`.
+                let created: Vec<Node> = self
+                    .create_group(backend.as_ref(), &ctx, &request)
+                    .await
+                    .into_iter()
+                    .map(|(node, result)| {
+                        if let Err(error) = result {
+                            summary.failures.push(NodeFailure {
+                                node: node.name.clone(),
+                                step: "create".to_owned(),
+                                error,
+                            });
+                        }
+                        node
+                    })
+                    .collect();
                 let new_names: Vec<String> = created.iter().map(|node| node.name.clone()).collect();
                 record.nodes.extend(created);
                 record.set_group_size(group, count);
@@ -83,29 +98,33 @@ impl Engine {
             ScaleStep::Shrink { remove, .. } => {
                 summary.nodes_total = remove as usize;
                 let victims = shrink_victims(&record, group, remove);
-                let ctx = &ctx;
-                let backend = backend.as_ref();
-                let results = fan_out(victims, self.parallel, |node| async move {
-                    let result = backend.destroy_node(ctx, &node).await;
-                    if result.is_ok() {
-                        self.events.emit(EventKind::NodeDestroyed {
-                            node: node.name.clone(),
-                        });
-                    }
-                    (node, result)
-                })
-                .await;
-                for (node, result) in results {
-                    match result {
-                        Ok(()) => record.nodes.retain(|known| known.name != node.name),
-                        Err(err) => {
-                            self.events.error(Some(&node.name), err.to_string());
-                            summary.failures.push(NodeFailure {
-                                node: node.name,
-                                step: "destroy".to_owned(),
-                                error: err.to_string(),
-                            });
-                        }
+                let names: Vec<&str> = victims.iter().map(|node| node.name.as_str()).collect();
+                // Everything journalled for the victims goes, in waves (the
+                // nodes in one `destroy_nodes` batch); nothing else is touched.
+                let journalled = self
+                    .store
+                    .outstanding(cluster)?
+                    .into_iter()
+                    .filter(|resource| {
+                        matches!(&resource.resource.scope,
+                            ResourceScope::Node { node } if names.contains(&node.as_str()))
+                    })
+                    .collect();
+                let outcome = self
+                    .destroy_in_waves(backend.as_ref(), &ctx, &victims, journalled)
+                    .await;
+                self.report_leftovers(&outcome, &mut summary);
+                let stuck: Vec<&str> = outcome
+                    .leftovers
+                    .iter()
+                    .filter_map(|leftover| match &leftover.scope {
+                        ResourceScope::Node { node } => Some(node.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                for victim in &victims {
+                    if !stuck.contains(&victim.name.as_str()) {
+                        record.nodes.retain(|known| known.name != victim.name);
                     }
                 }
                 record.recount_group(group);
@@ -198,7 +217,7 @@ impl Engine {
     async fn install_new(
         &self,
         backend: &dyn crate::backend::Backend,
-        ctx: &crate::backend::ClusterContext,
+        ctx: &crate::backend::BackendContext,
         record: &mut ClusterRecord,
         new_names: &[String],
         summary: &mut Summary,
@@ -254,7 +273,7 @@ fn live_nodes<'r>(record: &'r ClusterRecord, group: &str) -> Vec<&'r Node> {
 
 /// New nodes numbered on from the highest index the group ever had, so a
 /// name is never reused while the ledger may still mention it.
-fn grow_plans(record: &ClusterRecord, group: &str, add: u32) -> Vec<NodePlan> {
+fn grow_request(record: &ClusterRecord, group: &str, add: u32) -> GroupRequest {
     let spec = record
         .spec
         .node_groups
@@ -268,15 +287,17 @@ fn grow_plans(record: &ClusterRecord, group: &str, add: u32) -> Vec<NodePlan> {
         .max()
         .unwrap_or(0)
         + 1;
-    (next..next + add)
-        .map(|index| NodePlan {
-            name: node_name(group, index),
-            group: group.to_owned(),
-            index,
-            roles: spec.map(|spec| spec.roles.clone()).unwrap_or_default(),
-            options: spec.map(|spec| spec.options.clone()).unwrap_or_default(),
-        })
-        .collect()
+    GroupRequest {
+        group: group.to_owned(),
+        roles: spec.map(|spec| spec.roles.clone()).unwrap_or_default(),
+        options: spec.map(|spec| spec.options.clone()).unwrap_or_default(),
+        nodes: (next..next + add)
+            .map(|index| NodeRequest {
+                name: node_name(group, index),
+                index,
+            })
+            .collect(),
+    }
 }
 
 /// The nodes a shrink removes: the highest indices first.
@@ -335,10 +356,14 @@ mod tests {
             node("agents", 2, NodeState::Destroyed),
             node("agents", 4, NodeState::Failed),
         ]);
-        let plans = grow_plans(&record, "agents", 2);
-        let names: Vec<&str> = plans.iter().map(|plan| plan.name.as_str()).collect();
+        let request = grow_request(&record, "agents", 2);
+        let names: Vec<&str> = request
+            .nodes
+            .iter()
+            .map(|node| node.name.as_str())
+            .collect();
         assert_eq!(names, vec!["agents-5", "agents-6"]);
-        assert_eq!(plans[0].roles, vec!["agent".to_owned()]);
+        assert_eq!(request.roles, vec!["agent".to_owned()]);
         let victims = shrink_victims(&record, "agents", 1);
         assert_eq!(victims.len(), 1);
         assert_eq!(victims[0].name, "agents-4");

@@ -3,13 +3,12 @@
 use std::time::Instant;
 
 use super::event::EventKind;
-use super::exec::fan_out;
-use super::plan::{UpPlan, plan_nodes};
+use super::plan::UpPlan;
 use super::{Engine, EngineError, OperationReport};
-use crate::backend::{Backend, ClusterContext, NodePlan};
+use crate::backend::Backend;
 use crate::checks::run_validators;
 use crate::model::{
-    CheckResult, CheckStatus, Node, NodeFailure, NodeState, OperationKind, Outcome, StepStatus,
+    CheckResult, CheckStatus, Node, NodeFailure, NodeState, OperationKind, Outcome, ResourceScope,
     Summary, ValidatorOutcome, new_uid, now,
 };
 use crate::spec::LoadedSpec;
@@ -19,8 +18,8 @@ use crate::state::{
 
 impl Engine {
     /// Everything `up` would check and create, with no side effects.
-    pub fn validate(&self, loaded: &LoadedSpec) -> (Vec<ValidatorOutcome>, UpPlan) {
-        validate_with(loaded, self.backend(&loaded.spec.backend.kind))
+    pub async fn validate(&self, loaded: &LoadedSpec) -> (Vec<ValidatorOutcome>, UpPlan) {
+        validate_with(loaded, self.backend(&loaded.spec.backend.kind)).await
     }
 
     /// Runs the validators again on an existing cluster's recorded spec.
@@ -40,7 +39,7 @@ impl Engine {
             positions,
         };
         self.start(OperationKind::Validate, cluster);
-        let (validators, _) = self.validate(&loaded);
+        let (validators, _) = self.validate(&loaded).await;
         self.emit_validators(&validators);
         let failed = validators
             .iter()
@@ -95,7 +94,7 @@ impl Engine {
     ) -> Result<OperationReport, EngineError> {
         let spec = &loaded.spec;
         let name = spec.name.as_str();
-        let (validators, plan) = self.validate(loaded);
+        let (validators, plan) = self.validate(loaded).await;
         let lock = self.store.lock(name, LockMode::Exclusive)?;
         self.refuse_existing(name)?;
         let started_at = self.start(OperationKind::Up, name);
@@ -151,7 +150,7 @@ impl Engine {
         });
 
         let nodes = self
-            .provision(backend.as_ref(), &ctx, plan_nodes(spec), &mut summary)
+            .provision(backend.as_ref(), &ctx, spec, &mut summary)
             .await;
         record.nodes = nodes;
         record.updated_at = now();
@@ -229,79 +228,11 @@ impl Engine {
         }
         Ok(())
     }
-
-    pub(super) async fn provision(
-        &self,
-        backend: &dyn Backend,
-        ctx: &ClusterContext,
-        plans: Vec<NodePlan>,
-        summary: &mut Summary,
-    ) -> Vec<Node> {
-        let results = fan_out(plans, self.parallel, |plan| async move {
-            const STEP: &str = "create";
-            // A slow frontend holds back new nodes rather than queueing events.
-            tokio::select! {
-                () = self.events.backlog_room() => {}
-                () = self.cancel.cancelled() => {}
-            }
-            if self.cancel.is_cancelled() {
-                return Err((plan, "cancelled before it was created".to_owned()));
-            }
-            self.events.emit(EventKind::StepStarted {
-                node: plan.name.clone(),
-                step: STEP.to_owned(),
-            });
-            let started = Instant::now();
-            let result = backend.create_node(ctx, &plan).await;
-            let (status, error) = match &result {
-                Ok(_) => (StepStatus::Ok, None),
-                Err(err) => (StepStatus::Failed, Some(err.to_string())),
-            };
-            self.events.emit(EventKind::StepFinished {
-                node: plan.name.clone(),
-                step: STEP.to_owned(),
-                status,
-                elapsed_ms: elapsed_ms(started),
-                error: error.clone(),
-            });
-            match result {
-                Ok(node) => {
-                    self.events
-                        .emit(EventKind::NodeCreated { node: node.clone() });
-                    Ok(node)
-                }
-                Err(err) => Err((plan, err.to_string())),
-            }
-        })
-        .await;
-        results
-            .into_iter()
-            .map(|result| match result {
-                Ok(node) => node,
-                Err((plan, error)) => {
-                    summary.failures.push(NodeFailure {
-                        node: plan.name.clone(),
-                        step: "create".to_owned(),
-                        error,
-                    });
-                    Node {
-                        id: String::new(),
-                        name: plan.name,
-                        group: plan.group,
-                        index: plan.index,
-                        roles: plan.roles,
-                        addresses: Vec::new(),
-                        state: NodeState::Failed,
-                    }
-                }
-            })
-            .collect()
-    }
 }
 
 /// Validators and plan for a spec given its backend (or why there is none).
 /// Needs no state: `clusterdeck validate` works anywhere.
-pub fn validate_with(
+pub async fn validate_with(
     loaded: &LoadedSpec,
     backend: Result<std::sync::Arc<dyn Backend>, String>,
 ) -> (Vec<ValidatorOutcome>, UpPlan) {
@@ -310,7 +241,7 @@ pub fn validate_with(
         Err(problem) => Err(problem.as_str()),
     };
     (
-        run_validators(loaded, backend_ref),
+        run_validators(loaded, backend_ref).await,
         UpPlan::of(&loaded.spec),
     )
 }
@@ -354,6 +285,19 @@ impl Summary {
                 "{} node(s) failed: {}",
                 nodes.len(),
                 crate::checks::nodeset::compact(&nodes)
+            ));
+        }
+        let resources: Vec<String> = self
+            .leftovers
+            .iter()
+            .filter(|leftover| !matches!(leftover.scope, ResourceScope::Node { .. }))
+            .map(|leftover| format!("{} {}", leftover.kind, leftover.key))
+            .collect();
+        if !resources.is_empty() {
+            parts.push(format!(
+                "{} resource(s) remain: {}",
+                resources.len(),
+                resources.join(", ")
             ));
         }
         let tally = &self.tally;

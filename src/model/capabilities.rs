@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a backend can do; the engine and validators refuse the rest up front.
+/// Fields added later default to "cannot", so an older plugin's answer still reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capabilities {
     pub create: bool,
@@ -11,6 +12,9 @@ pub struct Capabilities {
     pub install_from_url: bool,
     pub scale: bool,
     pub stop_start: bool,
+    /// Can list what carries clusterdeck's labels without a cluster record.
+    #[serde(default)]
+    pub gc: bool,
     /// Where an installer named by URL is downloaded; records written before
     /// this field existed mean the host.
     #[serde(default)]
@@ -40,6 +44,7 @@ impl Capabilities {
             (self.install_from_url, "install-from-url"),
             (self.scale, "scale"),
             (self.stop_start, "stop-start"),
+            (self.gc, "gc"),
         ]
         .into_iter()
         .filter_map(|(supported, name)| supported.then_some(name))
@@ -60,12 +65,13 @@ mod tests {
             install_from_url: false,
             scale: false,
             stop_start: false,
+            gc: true,
             url_fetch: UrlFetch::Host,
         };
         let json = serde_json::to_string(&capabilities).expect("serializes");
         assert_eq!(
             json,
-            r#"{"create":true,"destroy":true,"install_from_path":true,"install_from_url":false,"scale":false,"stop_start":false,"url_fetch":"host"}"#
+            r#"{"create":true,"destroy":true,"install_from_path":true,"install_from_url":false,"scale":false,"stop_start":false,"gc":true,"url_fetch":"host"}"#
         );
         let back: Capabilities = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, capabilities);
@@ -78,7 +84,13 @@ mod tests {
         assert_eq!(node, UrlFetch::Node);
         assert_eq!(
             capabilities.names(),
-            vec!["create", "destroy", "install-from-path"]
+            vec!["create", "destroy", "install-from-path", "gc"]
         );
+        let older: Capabilities = serde_json::from_str(
+            r#"{"create":true,"destroy":true,"install_from_path":true,"install_from_url":false,"scale":false,"stop_start":false}"#,
+        )
+        .expect("an answer without the newer fields reads");
+        assert!(!older.gc);
+        assert_eq!(older.url_fetch, UrlFetch::Host);
     }
 }

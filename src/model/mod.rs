@@ -9,20 +9,31 @@
 
 mod capabilities;
 mod check;
+mod endpoint;
+mod error;
+mod group;
 mod ids;
 mod node;
 mod operation;
 mod options;
+mod resource;
 mod shell;
 mod stream;
 mod summary;
 
 pub use capabilities::{Capabilities, UrlFetch};
 pub use check::{CheckKind, CheckResult, CheckStatus, SourceLocation, ValidatorOutcome};
+pub use endpoint::{Endpoint, HostKeyPolicy};
+pub use error::{BackendFailure, BackendFailureKind};
+pub use group::{
+    BackendInfo, ClusterRef, GroupRequest, LABEL_CLUSTER, LABEL_UID, NodeOutcome, NodeRequest,
+    PowerAction, PreflightCheck,
+};
 pub use ids::{new_uid, now};
 pub use node::{Node, NodeState, node_name};
 pub use operation::{OperationKind, Outcome, StepStatus};
-pub use options::{OptionSpec, OptionType};
+pub use options::{OptionScope, OptionSpec, OptionType};
+pub use resource::{LabelledResource, ResourceRef, ResourceScope};
 pub use shell::shell_quote;
 pub use stream::Stream;
-pub use summary::{FoldedFailure, FoldedResult, NodeFailure, Summary, Tally};
+pub use summary::{FoldedFailure, FoldedResult, Leftover, NodeFailure, Summary, Tally};

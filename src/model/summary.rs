@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::{CheckKind, CheckStatus, ValidatorOutcome};
+use super::error::BackendFailure;
+use super::resource::ResourceScope;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -21,6 +23,20 @@ pub struct Summary {
     pub results: Vec<FoldedResult>,
     #[serde(default)]
     pub tally: Tally,
+    /// Resources `destroy` could not remove; the cluster is kept for a retry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<Leftover>,
+}
+
+/// One resource that is still there, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftover {
+    pub kind: String,
+    pub key: String,
+    pub scope: ResourceScope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub error: BackendFailure,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

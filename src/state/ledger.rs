@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StateError;
 use super::fsutil::open_private_append;
+use crate::model::{ResourceRef, ResourceScope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,13 +36,32 @@ pub struct LedgerEntry {
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Absent in ledgers written before scopes: those entries are node
+    /// directories keyed by node name, so they read as node-scoped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ResourceScope>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl LedgerEntry {
+    /// The resource this entry is about.
+    pub fn resource(&self) -> ResourceRef {
+        ResourceRef {
+            kind: self.kind.clone(),
+            key: self.key.clone(),
+            scope: self.scope.clone().unwrap_or_else(|| ResourceScope::Node {
+                node: self.key.clone(),
+            }),
+            depends_on: self.depends_on.clone(),
+        }
+    }
 }
 
 /// A resource the ledger says may still exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutstandingResource {
-    pub kind: String,
-    pub key: String,
+    pub resource: ResourceRef,
     /// `None` when only the intent was recorded.
     pub id: Option<String>,
 }
@@ -64,30 +84,31 @@ impl Ledger {
         })
     }
 
-    pub fn intent(&self, kind: &str, key: &str) -> Result<(), StateError> {
-        self.append(LedgerAction::Intent, kind, key, None)
+    pub fn intent(&self, resource: &ResourceRef) -> Result<(), StateError> {
+        self.append(LedgerAction::Intent, resource, None)
     }
 
-    pub fn created(&self, kind: &str, key: &str, id: &str) -> Result<(), StateError> {
-        self.append(LedgerAction::Created, kind, key, Some(id))
+    pub fn created(&self, resource: &ResourceRef, id: &str) -> Result<(), StateError> {
+        self.append(LedgerAction::Created, resource, Some(id))
     }
 
-    pub fn destroyed(&self, kind: &str, key: &str) -> Result<(), StateError> {
-        self.append(LedgerAction::Destroyed, kind, key, None)
+    pub fn destroyed(&self, resource: &ResourceRef) -> Result<(), StateError> {
+        self.append(LedgerAction::Destroyed, resource, None)
     }
 
     fn append(
         &self,
         action: LedgerAction,
-        kind: &str,
-        key: &str,
+        resource: &ResourceRef,
         id: Option<&str>,
     ) -> Result<(), StateError> {
         let entry = LedgerEntry {
             action,
-            kind: kind.to_owned(),
-            key: key.to_owned(),
+            kind: resource.kind.clone(),
+            key: resource.key.clone(),
             id: id.map(str::to_owned),
+            scope: Some(resource.scope.clone()),
+            depends_on: resource.depends_on.clone(),
         };
         let mut line = serde_json::to_vec(&entry).map_err(|err| StateError::Corrupt {
             path: self.path.clone(),
@@ -148,26 +169,23 @@ impl Ledger {
 
     /// Resources not yet destroyed, in the order they were first recorded.
     pub fn outstanding(path: &Path) -> Result<Vec<OutstandingResource>, StateError> {
+        type Latest = (LedgerAction, ResourceRef, Option<String>);
         let mut order: Vec<(String, String)> = Vec::new();
-        let mut latest: BTreeMap<(String, String), (LedgerAction, Option<String>)> =
-            BTreeMap::new();
+        let mut latest: BTreeMap<(String, String), Latest> = BTreeMap::new();
         for entry in Self::entries(path)? {
             let slot = (entry.kind.clone(), entry.key.clone());
             if !latest.contains_key(&slot) {
                 order.push(slot.clone());
             }
-            let previous_id = latest.get(&slot).and_then(|(_, id)| id.clone());
-            latest.insert(slot, (entry.action, entry.id.or(previous_id)));
+            let previous_id = latest.get(&slot).and_then(|(_, _, id)| id.clone());
+            let resource = entry.resource();
+            latest.insert(slot, (entry.action, resource, entry.id.or(previous_id)));
         }
         Ok(order
             .into_iter()
             .filter_map(|slot| {
-                let (action, id) = latest.remove(&slot)?;
-                (action != LedgerAction::Destroyed).then_some(OutstandingResource {
-                    kind: slot.0,
-                    key: slot.1,
-                    id,
-                })
+                let (action, resource, id) = latest.remove(&slot)?;
+                (action != LedgerAction::Destroyed).then_some(OutstandingResource { resource, id })
             })
             .collect())
     }
@@ -182,27 +200,50 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("ledger.jsonl");
         let ledger = Ledger::open(&path).expect("open");
-        ledger.intent("node-dir", "a-1").expect("write");
-        ledger.created("node-dir", "a-1", "/x/a-1").expect("write");
-        ledger.intent("node-dir", "a-2").expect("write");
-        ledger.intent("node-dir", "a-3").expect("write");
-        ledger.created("node-dir", "a-3", "/x/a-3").expect("write");
-        ledger.destroyed("node-dir", "a-3").expect("write");
+        let node = |name: &str| ResourceRef::node("node-dir", name);
+        let network = ResourceRef::new("network", "net", ResourceScope::Cluster);
+        ledger.intent(&network).expect("write");
+        ledger.intent(&node("a-1")).expect("write");
+        ledger.created(&node("a-1"), "/x/a-1").expect("write");
+        ledger.intent(&node("a-2")).expect("write");
+        ledger.intent(&node("a-3")).expect("write");
+        ledger.created(&node("a-3"), "/x/a-3").expect("write");
+        ledger.destroyed(&node("a-3")).expect("write");
         let outstanding = Ledger::outstanding(&path).expect("read");
         assert_eq!(
             outstanding,
             vec![
                 OutstandingResource {
-                    kind: "node-dir".into(),
-                    key: "a-1".into(),
+                    resource: network,
+                    id: None
+                },
+                OutstandingResource {
+                    resource: node("a-1"),
                     id: Some("/x/a-1".into())
                 },
                 OutstandingResource {
-                    kind: "node-dir".into(),
-                    key: "a-2".into(),
+                    resource: node("a-2"),
                     id: None
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn entries_written_before_scopes_read_as_node_resources() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        std::fs::write(
+            &path,
+            "{\"action\":\"intent\",\"kind\":\"node-dir\",\"key\":\"a-1\"}\n{\"action\":\"created\",\"kind\":\"node-dir\",\"key\":\"a-1\",\"id\":\"/n/a-1\"}\n",
+        )
+        .expect("write");
+        assert_eq!(
+            Ledger::outstanding(&path).expect("read"),
+            vec![OutstandingResource {
+                resource: ResourceRef::node("node-dir", "a-1"),
+                id: Some("/n/a-1".into())
+            }]
         );
     }
 

@@ -314,7 +314,9 @@ mod tests {
         assert!(store.lock("demo", LockMode::Exclusive).is_err());
         drop(shared_a);
         let ledger = store.open_ledger("demo").expect("ledger");
-        ledger.intent("node-dir", "a-1").expect("write");
+        ledger
+            .intent(&crate::model::ResourceRef::node("node-dir", "a-1"))
+            .expect("write");
         let mode = std::fs::metadata(store.ledger_path("demo").expect("valid name"))
             .expect("ledger file")
             .permissions()
@@ -381,7 +383,9 @@ mod tests {
                 .expect("creates the dir"),
         );
         let ledger = store.open_ledger("lost").expect("ledger");
-        ledger.intent("node-dir", "a-1").expect("write");
+        ledger
+            .intent(&crate::model::ResourceRef::node("node-dir", "a-1"))
+            .expect("write");
         let clusters = dir.path().join("clusters");
         // Directories no cluster name can have are not clusters.
         for odd in [".hidden", "-dash"] {

@@ -1,7 +1,9 @@
 //! How commands and files reach a node. Transports know nothing of backends:
-//! a backend hands the engine a transport per node, and install, run and debug
-//! work through it the same way on every backend.
+//! a backend describes each node's [`Endpoint`] as data, [`connect`] builds
+//! the transport from it, and install, run and debug work through that
+//! transport the same way on every backend.
 
+mod connect;
 mod lines;
 mod local;
 pub mod ssh;
@@ -13,6 +15,7 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
+pub use connect::connect;
 pub use lines::LINE_LIMIT;
 pub use local::LocalTransport;
 
@@ -60,10 +63,69 @@ pub enum Upload<'a> {
     Bytes(&'a [u8]),
 }
 
+/// Why a node could not be reached, so callers can tell a wrong key from a
+/// machine that is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectErrorKind {
+    /// Nothing listens there (connection refused).
+    Refused,
+    /// No answer in time.
+    Timeout,
+    /// The host name does not resolve.
+    Unresolved,
+    /// The host key is not in known_hosts and the policy is strict.
+    HostKeyUnknown,
+    /// The host key differs from the one known_hosts records.
+    HostKeyMismatch,
+    /// Every credential was refused, or none was usable.
+    Auth,
+    /// The connection closed under us.
+    Closed,
+    /// No transport exists for this kind of endpoint yet.
+    Unsupported,
+    Other,
+}
+
+impl ConnectErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refused => "connection refused",
+            Self::Timeout => "timeout",
+            Self::Unresolved => "unknown host",
+            Self::HostKeyUnknown => "unknown host key",
+            Self::HostKeyMismatch => "host key mismatch",
+            Self::Auth => "authentication failed",
+            Self::Closed => "connection closed",
+            Self::Unsupported => "unsupported",
+            Self::Other => "connection failed",
+        }
+    }
+}
+
+/// A failure to reach a node, with its kind kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectError {
+    pub kind: ConnectErrorKind,
+    pub message: String,
+}
+
+impl ConnectError {
+    pub fn new(kind: ConnectErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
+    /// The node is gone, with no more detail (a local node's directory).
     #[error("node unreachable: {0}")]
     Unreachable(String),
+    #[error("node unreachable ({}): {}", .0.kind.as_str(), .0.message)]
+    Connect(ConnectError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -71,6 +133,22 @@ pub enum TransportError {
     },
     #[error("refusing path {0:?}: it must stay inside the node's directory")]
     PathEscapes(String),
+}
+
+impl TransportError {
+    /// Why the node could not be reached, when that is what went wrong.
+    pub fn connect_kind(&self) -> Option<ConnectErrorKind> {
+        match self {
+            Self::Connect(error) => Some(error.kind),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConnectError> for TransportError {
+    fn from(error: ConnectError) -> Self {
+        Self::Connect(error)
+    }
 }
 
 /// Sleeps until the deadline, or forever without one (a `select!` arm that

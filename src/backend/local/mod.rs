@@ -2,26 +2,31 @@
 //! machine, and its commands are local processes. Needs no root, no Docker and
 //! no network, so a spec can be tried anywhere.
 
+mod gc;
+mod preflight;
 mod sweep;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::future::join_all;
+use nix::sys::signal::Signal;
 use serde_json::json;
 
-pub use sweep::{labelled_pids, stop_labelled};
+pub use sweep::{labelled_pids, signal_labelled, stop_labelled};
 
 use super::{
-    Backend, BackendError, Capabilities, ClusterContext, NodePlan, OptionSpec, OptionType,
+    Backend, BackendContext, BackendError, BackendInfo, Capabilities, Endpoint, GcContext,
+    GroupRequest, LabelledResource, NodeOutcome, NodeResults, OptionSpec, OptionType, PowerAction,
+    PreflightCheck, PreflightContext, ResourceRef,
 };
-use crate::model::{Node, NodeState, ValidatorOutcome};
+use crate::model::{Node, NodeState, UrlFetch, ValidatorOutcome};
 use crate::spec::ClusterSpec;
-use crate::state::{OutstandingResource, ensure_private_dir};
-use crate::transport::{LocalTransport, Transport};
+use crate::state::ensure_private_dir;
 
-/// Ledger kind of a node's directory.
+/// Journal kind of a node's directory.
 pub const NODE_DIR: &str = "node-dir";
 /// The label every node process carries: the node's directory.
 pub const NODE_DIR_ENV: &str = "CLUSTERDECK_NODE_DIR";
@@ -32,19 +37,24 @@ const DEFAULT_STOP_GRACE_MS: u64 = 3000;
 
 pub struct LocalBackend;
 
+/// Where a cluster's node directories live, given its options.
+fn nodes_root(
+    state_dir: &Path,
+    cluster: &str,
+    options: &BTreeMap<String, serde_json::Value>,
+) -> PathBuf {
+    match options.get("root").and_then(|root| root.as_str()) {
+        Some(root) => Path::new(root).join(cluster),
+        None => state_dir.join("nodes"),
+    }
+}
+
 impl LocalBackend {
-    fn nodes_root(ctx: &ClusterContext) -> PathBuf {
-        match ctx.options.get("root").and_then(|root| root.as_str()) {
-            Some(root) => Path::new(root).join(&ctx.name),
-            None => ctx.state_dir.join("nodes"),
-        }
+    fn node_dir(ctx: &BackendContext, node_name: &str) -> PathBuf {
+        nodes_root(&ctx.state_dir, ctx.name(), &ctx.options).join(node_name)
     }
 
-    fn node_dir(ctx: &ClusterContext, node_name: &str) -> PathBuf {
-        Self::nodes_root(ctx).join(node_name)
-    }
-
-    fn stop_grace(ctx: &ClusterContext) -> Duration {
+    fn stop_grace(ctx: &BackendContext) -> Duration {
         let millis = ctx
             .options
             .get("stop_grace_ms")
@@ -52,45 +62,110 @@ impl LocalBackend {
             .unwrap_or(DEFAULT_STOP_GRACE_MS);
         Duration::from_millis(millis)
     }
+
+    async fn create_node(
+        ctx: &BackendContext,
+        group: &GroupRequest,
+        name: &str,
+        index: u32,
+    ) -> Result<Node, BackendError> {
+        if ctx.cancel.is_cancelled() {
+            return Err(BackendError::other("cancelled before it was created"));
+        }
+        let dir = Self::node_dir(ctx, name);
+        let resource = ResourceRef::node(NODE_DIR, name);
+        ctx.journal.intent(&resource)?;
+        if dir.exists() {
+            return Err(BackendError::invalid(format!(
+                "node directory {} already exists; it may belong to an older cluster",
+                dir.display()
+            )));
+        }
+        ensure_private_dir(&dir.join("tmp")).map_err(|source| {
+            BackendError::io(
+                format_args!("cannot create node directory {}", dir.display()),
+                &source,
+            )
+        })?;
+        let id = dir.display().to_string();
+        ctx.journal.created(&resource, &id)?;
+        Ok(Node {
+            id: id.clone(),
+            name: name.to_owned(),
+            group: group.group.clone(),
+            index,
+            roles: group.roles.clone(),
+            addresses: vec![id],
+            state: NodeState::Running,
+        })
+    }
+
+    /// Stops the node's processes and removes its directory. `NotFound`
+    /// when there was neither.
+    async fn remove_node_dir(ctx: &BackendContext, dir: &Path) -> Result<(), BackendError> {
+        let stopped = stop_labelled(
+            NODE_DIR_ENV,
+            &dir.display().to_string(),
+            Self::stop_grace(ctx),
+        )
+        .await;
+        let result = match tokio::fs::remove_dir_all(dir).await {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && stopped == 0 => Err(
+                BackendError::not_found(format!("node directory {} is gone", dir.display())),
+            ),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(BackendError::io(
+                format_args!("cannot remove node directory {}", dir.display()),
+                &source,
+            )),
+        };
+        // Only an empty root is removed: anything left in it is not ours to delete.
+        if let Some(root) = dir.parent() {
+            let _ = std::fs::remove_dir(root);
+        }
+        result
+    }
 }
 
 #[async_trait]
 impl Backend for LocalBackend {
-    fn kind(&self) -> &str {
-        "local"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            create: true,
-            destroy: true,
-            install_from_path: true,
-            // Fetched by clusterdeck, then uploaded like a path installer.
-            install_from_url: true,
-            // Groups grow and shrink node by node with create_node/destroy_node.
-            scale: true,
-            stop_start: false,
-            url_fetch: crate::model::UrlFetch::Host,
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            kind: "local".to_owned(),
+            capabilities: Capabilities {
+                create: true,
+                destroy: true,
+                install_from_path: true,
+                // Fetched by clusterdeck, then uploaded like a path installer.
+                install_from_url: true,
+                scale: true,
+                stop_start: true,
+                gc: true,
+                url_fetch: UrlFetch::Host,
+            },
+            cluster_options: vec![
+                OptionSpec::new(
+                    "root",
+                    OptionType::String,
+                    "absolute directory to hold node directories (default: inside the cluster's state directory)",
+                ),
+                OptionSpec::new(
+                    "stop_grace_ms",
+                    OptionType::Integer,
+                    "how long node processes get between SIGTERM and SIGKILL on destroy",
+                )
+                .with_default(json!(DEFAULT_STOP_GRACE_MS)),
+            ],
+            group_options: Vec::new(),
         }
     }
 
-    fn option_schema(&self) -> Vec<OptionSpec> {
-        vec![
-            OptionSpec::new(
-                "root",
-                OptionType::String,
-                "absolute directory to hold node directories (default: inside the cluster's state directory)",
-            ),
-            OptionSpec::new(
-                "stop_grace_ms",
-                OptionType::Integer,
-                "how long node processes get between SIGTERM and SIGKILL on destroy",
-            )
-            .with_default(json!(DEFAULT_STOP_GRACE_MS)),
-        ]
+    async fn preflight(&self, ctx: &PreflightContext) -> Vec<PreflightCheck> {
+        preflight::checks(ctx).await
     }
 
-    fn validate(&self, spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
+    async fn validate(&self, spec: &ClusterSpec) -> Vec<ValidatorOutcome> {
         let root = spec
             .backend
             .options
@@ -106,49 +181,62 @@ impl Backend for LocalBackend {
         }
     }
 
-    async fn create_node(
-        &self,
-        ctx: &ClusterContext,
-        plan: &NodePlan,
-    ) -> Result<Node, BackendError> {
-        let dir = Self::node_dir(ctx, &plan.name);
-        ctx.ledger.intent(NODE_DIR, &plan.name)?;
-        if dir.exists() {
-            return Err(BackendError::Other(format!(
-                "node directory {} already exists; it may belong to an older cluster",
-                dir.display()
-            )));
-        }
-        let io = |source| BackendError::Io {
-            context: format!("cannot create node directory {}", dir.display()),
-            source,
-        };
-        ensure_private_dir(&dir.join("tmp")).map_err(io)?;
-        let id = dir.display().to_string();
-        ctx.ledger.created(NODE_DIR, &plan.name, &id)?;
-        Ok(Node {
-            id: id.clone(),
-            name: plan.name.clone(),
-            group: plan.group.clone(),
-            index: plan.index,
-            roles: plan.roles.clone(),
-            addresses: vec![id],
-            state: NodeState::Running,
-        })
+    /// Makes every node of the group at once: directories are cheap.
+    async fn create_group(&self, ctx: &BackendContext, group: &GroupRequest) -> Vec<NodeOutcome> {
+        join_all(group.nodes.iter().map(|request| async move {
+            NodeOutcome {
+                name: request.name.clone(),
+                result: Self::create_node(ctx, group, &request.name, request.index)
+                    .await
+                    .map_err(Into::into),
+            }
+        }))
+        .await
     }
 
-    async fn destroy_node(&self, ctx: &ClusterContext, node: &Node) -> Result<(), BackendError> {
-        let resource = OutstandingResource {
-            kind: NODE_DIR.to_owned(),
-            key: node.name.clone(),
-            id: (!node.id.is_empty()).then(|| node.id.clone()),
+    async fn destroy_nodes(&self, ctx: &BackendContext, nodes: &[Node]) -> NodeResults {
+        join_all(nodes.iter().map(|node| async move {
+            let resource = ResourceRef::node(NODE_DIR, &node.name);
+            let id = (!node.id.is_empty()).then_some(node.id.as_str());
+            (
+                node.name.clone(),
+                self.destroy_resource(ctx, &resource, id).await,
+            )
+        }))
+        .await
+    }
+
+    /// SIGSTOP or SIGCONT to every process labelled with the node's directory.
+    async fn power(
+        &self,
+        _ctx: &BackendContext,
+        nodes: &[Node],
+        action: PowerAction,
+    ) -> NodeResults {
+        let signal = match action {
+            PowerAction::Stop => Signal::SIGSTOP,
+            PowerAction::Start => Signal::SIGCONT,
         };
-        self.destroy_resource(ctx, &resource).await
+        nodes
+            .iter()
+            .map(|node| {
+                let result = if node.id.is_empty() || !Path::new(&node.id).is_dir() {
+                    Err(BackendError::not_found(format!(
+                        "node {} has no directory",
+                        node.name
+                    )))
+                } else {
+                    signal_labelled(NODE_DIR_ENV, &node.id, signal);
+                    Ok(())
+                };
+                (node.name.clone(), result)
+            })
+            .collect()
     }
 
     async fn discover(
         &self,
-        _ctx: &ClusterContext,
+        _ctx: &BackendContext,
         known: &[Node],
     ) -> Result<Vec<Node>, BackendError> {
         Ok(known
@@ -156,7 +244,7 @@ impl Backend for LocalBackend {
             .map(|node| {
                 let mut node = node.clone();
                 let exists = !node.id.is_empty() && Path::new(&node.id).is_dir();
-                if !exists && node.state == NodeState::Running {
+                if !exists && matches!(node.state, NodeState::Running | NodeState::Stopped) {
                     node.state = NodeState::Destroyed;
                 }
                 node
@@ -166,61 +254,47 @@ impl Backend for LocalBackend {
 
     async fn destroy_resource(
         &self,
-        ctx: &ClusterContext,
-        resource: &OutstandingResource,
+        ctx: &BackendContext,
+        resource: &ResourceRef,
+        id: Option<&str>,
     ) -> Result<(), BackendError> {
         if resource.kind != NODE_DIR {
-            return Err(BackendError::Other(format!(
+            return Err(BackendError::invalid(format!(
                 "the local backend does not know resources of kind {:?}",
                 resource.kind
             )));
         }
-        if resource.id.is_none() && !crate::spec::is_valid_name(&resource.key) {
+        if id.is_none() && !crate::spec::is_valid_name(&resource.key) {
             // A key is a node's name; any other is not a path to build on.
-            return Err(BackendError::Other(format!(
+            return Err(BackendError::invalid(format!(
                 "the ledger names node {:?}, which no node can be called",
                 resource.key
             )));
         }
-        let dir = resource
-            .id
-            .as_ref()
-            .map_or_else(|| Self::node_dir(ctx, &resource.key), PathBuf::from);
-        stop_labelled(
-            NODE_DIR_ENV,
-            &dir.display().to_string(),
-            Self::stop_grace(ctx),
-        )
-        .await;
-        match tokio::fs::remove_dir_all(&dir).await {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(BackendError::Io {
-                    context: format!("cannot remove node directory {}", dir.display()),
-                    source,
-                });
-            }
+        let dir = id.map_or_else(|| Self::node_dir(ctx, &resource.key), PathBuf::from);
+        Self::remove_node_dir(ctx, &dir).await
+    }
+
+    async fn list_labelled(&self, ctx: &GcContext) -> Result<Vec<LabelledResource>, BackendError> {
+        Ok(gc::list(ctx))
+    }
+
+    async fn endpoint(&self, ctx: &BackendContext, node: &Node) -> Result<Endpoint, BackendError> {
+        if node.id.is_empty() {
+            return Err(BackendError::not_found(format!(
+                "node {} was never created",
+                node.name
+            )));
         }
-        ctx.ledger.destroyed(&resource.kind, &resource.key)?;
-        Ok(())
-    }
-
-    async fn sweep(&self, ctx: &ClusterContext) -> Result<usize, BackendError> {
-        let stopped = stop_labelled(CLUSTER_UID_ENV, &ctx.uid, Self::stop_grace(ctx)).await;
-        // Only an empty root is removed: anything left in it is not ours to delete.
-        let _ = std::fs::remove_dir(Self::nodes_root(ctx));
-        Ok(stopped)
-    }
-
-    fn transport(
-        &self,
-        ctx: &ClusterContext,
-        node: &Node,
-        mut env: Vec<(String, String)>,
-    ) -> Result<Arc<dyn Transport>, BackendError> {
-        env.push((NODE_DIR_ENV.to_owned(), node.id.clone()));
-        env.push((CLUSTER_UID_ENV.to_owned(), ctx.uid.clone()));
-        Ok(Arc::new(LocalTransport::new(PathBuf::from(&node.id), env)))
+        Ok(Endpoint::Local {
+            root: PathBuf::from(&node.id),
+            env: BTreeMap::from([
+                (NODE_DIR_ENV.to_owned(), node.id.clone()),
+                (CLUSTER_UID_ENV.to_owned(), ctx.uid().to_owned()),
+            ]),
+        })
     }
 }
+
+#[cfg(test)]
+mod tests;

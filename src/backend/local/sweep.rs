@@ -5,31 +5,62 @@
 //! killed clusterdeck, so destroy can find daemons an installer left behind
 //! without trusting recorded PIDs that the OS may since have reused.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+/// Every process but our own, with its raw environment. Processes of other
+/// users, or gone since the listing, are unreadable and left out.
+fn environments() -> impl Iterator<Item = (i32, Vec<u8>)> {
+    let own = std::process::id();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(move |pid| *pid != own)
+        .filter_map(|pid| {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            Some((i32::try_from(pid).ok()?, environ))
+        })
+}
+
 /// PIDs (other than our own) whose environment has `name=value`.
 pub fn labelled_pids(name: &str, value: &str) -> Vec<i32> {
     let needle = format!("{name}={value}").into_bytes();
-    let own = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| *pid != own)
-        .filter(|pid| {
-            // Processes of other users, or gone since the listing, are unreadable.
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|environ| environ.split(|byte| *byte == 0).any(|var| var == needle))
-                .unwrap_or(false)
-        })
-        .filter_map(|pid| i32::try_from(pid).ok())
+    environments()
+        .filter(|(_, environ)| environ.split(|byte| *byte == 0).any(|var| var == needle))
+        .map(|(pid, _)| pid)
         .collect()
+}
+
+/// Every process carrying `label`, with the values of `wanted` variables it has.
+pub fn labelled_processes(label: &str, wanted: &[&str]) -> Vec<(i32, BTreeMap<String, String>)> {
+    environments()
+        .filter_map(|(pid, environ)| {
+            let mut found = BTreeMap::new();
+            for var in environ.split(|byte| *byte == 0) {
+                let text = String::from_utf8_lossy(var);
+                if let Some((name, value)) = text.split_once('=')
+                    && (name == label || wanted.contains(&name))
+                {
+                    found.insert(name.to_owned(), value.to_owned());
+                }
+            }
+            found.contains_key(label).then_some((pid, found))
+        })
+        .collect()
+}
+
+/// Sends `signal` to every labelled process; returns how many there were.
+pub fn signal_labelled(name: &str, value: &str, signal: Signal) -> usize {
+    let pids = labelled_pids(name, value);
+    for pid in &pids {
+        let _ = kill(Pid::from_raw(*pid), signal);
+    }
+    pids.len()
 }
 
 /// Stops every labelled process: SIGTERM, then SIGKILL for those still there
@@ -49,6 +80,10 @@ pub async fn stop_labelled(name: &str, value: &str, grace: Duration) -> usize {
         };
         for pid in &pids {
             let _ = kill(Pid::from_raw(*pid), signal);
+            // A stopped (powered-off) process only acts on SIGTERM once continued.
+            if signal == Signal::SIGTERM {
+                let _ = kill(Pid::from_raw(*pid), Signal::SIGCONT);
+            }
             signalled.insert(*pid);
         }
         let deadline = tokio::time::Instant::now() + grace;

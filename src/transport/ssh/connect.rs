@@ -13,7 +13,8 @@ use russh::keys::known_hosts::{
 };
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg};
 
-use super::settings::{Endpoint, HostKeyPolicy, SshSettings};
+use super::settings::{HostKeyPolicy, SshSettings, SshTarget};
+use crate::transport::{ConnectError, ConnectErrorKind};
 
 /// Serialises appends to known_hosts when many nodes learn keys at once.
 static LEARNING: Mutex<()> = Mutex::new(());
@@ -26,13 +27,13 @@ pub struct Verifier {
     port: u16,
     known_hosts: PathBuf,
     policy: HostKeyPolicy,
-    refusal: Arc<Mutex<Option<String>>>,
+    refusal: Arc<Mutex<Option<ConnectError>>>,
 }
 
 impl Verifier {
-    fn refuse(&self, reason: String) -> Result<bool, russh::Error> {
+    fn refuse(&self, kind: ConnectErrorKind, reason: String) -> Result<bool, russh::Error> {
         if let Ok(mut slot) = self.refusal.lock() {
-            *slot = Some(reason);
+            *slot = Some(ConnectError::new(kind, reason));
         }
         Ok(false)
     }
@@ -50,10 +51,13 @@ impl client::Handler for Verifier {
         offered: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
         let PublicKeyOrCertificate::PublicKey { key, .. } = offered else {
-            return self.refuse(format!(
-                "node {} ({}:{}) offered a host certificate; only plain host keys are checked",
-                self.node, self.host, self.port
-            ));
+            return self.refuse(
+                ConnectErrorKind::Other,
+                format!(
+                    "node {} ({}:{}) offered a host certificate; only plain host keys are checked",
+                    self.node, self.host, self.port
+                ),
+            );
         };
         match check_known_hosts_path(&self.host, self.port, key, &self.known_hosts) {
             Ok(true) => Ok(true),
@@ -62,7 +66,7 @@ impl client::Handler for Verifier {
                     .ok()
                     .and_then(|keys| keys.into_iter().find(|(at, _)| *at == line))
                     .map_or_else(|| "unknown".to_owned(), |(_, key)| fingerprint(&key));
-                self.refuse(format!(
+                self.refuse(ConnectErrorKind::HostKeyMismatch, format!(
                     "host key mismatch for node {} ({}:{}): known_hosts {} line {line} has {recorded}, the server offered {}",
                     self.node,
                     self.host,
@@ -81,7 +85,7 @@ impl client::Handler for Verifier {
                     learn_known_hosts_path(&self.host, self.port, key, &self.known_hosts)?;
                     Ok(true)
                 }
-                HostKeyPolicy::Strict => self.refuse(format!(
+                HostKeyPolicy::Strict => self.refuse(ConnectErrorKind::HostKeyUnknown, format!(
                     "unknown host key {} for node {} ({}:{}): it is not in {}; add it, or set host_key_policy: accept-new",
                     fingerprint(key),
                     self.node,
@@ -101,10 +105,10 @@ pub type KeyCache = Mutex<std::collections::HashMap<PathBuf, Arc<PrivateKey>>>;
 
 pub async fn connect(
     node: &str,
-    endpoint: &Endpoint,
+    endpoint: &SshTarget,
     settings: &SshSettings,
     keys: &KeyCache,
-) -> Result<Session, String> {
+) -> Result<Session, ConnectError> {
     let config = Arc::new(client::Config {
         // Without it every exchange waits on Nagle's algorithm (~40 ms).
         nodelay: true,
@@ -127,10 +131,13 @@ pub async fn connect(
     )
     .await
     .map_err(|_| {
-        format!(
-            "no SSH connection to {} within {}",
-            endpoint.address(),
-            humantime::format_duration(settings.connect_timeout)
+        ConnectError::new(
+            ConnectErrorKind::Timeout,
+            format!(
+                "no SSH connection to {} within {}",
+                endpoint.address(),
+                humantime::format_duration(settings.connect_timeout)
+            ),
         )
     })?;
     let mut session = connected.map_err(|err| {
@@ -138,7 +145,12 @@ pub async fn connect(
             .lock()
             .ok()
             .and_then(|mut slot| slot.take())
-            .unwrap_or_else(|| format!("cannot connect to {}: {err}", endpoint.address()))
+            .unwrap_or_else(|| {
+                ConnectError::new(
+                    classify(&err),
+                    format!("cannot connect to {}: {err}", endpoint.address()),
+                )
+            })
     })?;
     authenticate(&mut session, endpoint, settings, keys).await?;
     Ok(session)
@@ -146,10 +158,11 @@ pub async fn connect(
 
 async fn authenticate(
     session: &mut Session,
-    endpoint: &Endpoint,
+    endpoint: &SshTarget,
     settings: &SshSettings,
     keys: &KeyCache,
-) -> Result<(), String> {
+) -> Result<(), ConnectError> {
+    let auth = |message: String| ConnectError::new(ConnectErrorKind::Auth, message);
     let user = endpoint.user.as_str();
     let mut tried = Vec::new();
     let rsa_hash = session
@@ -195,10 +208,10 @@ async fn authenticate(
             Ok(AuthResult::Success) => return Ok(()),
             Ok(_) => tried.push(path.display().to_string()),
             Err(err) => {
-                return Err(format!(
+                return Err(auth(format!(
                     "authentication with {} failed: {err}",
                     path.display()
-                ));
+                )));
             }
         }
     }
@@ -207,15 +220,38 @@ async fn authenticate(
             "no keys: give identity_files, an ssh config IdentityFile, or an ssh-agent".to_owned(),
         );
     }
-    Err(format!(
+    Err(auth(format!(
         "authentication as {user} on {} failed (tried: {})",
         endpoint.address(),
         tried.join(", ")
-    ))
+    )))
+}
+
+/// The kind of a failure to open the TCP connection or the SSH session.
+fn classify(err: &russh::Error) -> ConnectErrorKind {
+    match err {
+        russh::Error::IO(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => ConnectErrorKind::Refused,
+            std::io::ErrorKind::TimedOut => ConnectErrorKind::Timeout,
+            std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::UnexpectedEof => ConnectErrorKind::Closed,
+            // Name resolution failures come back as uncategorised I/O errors.
+            _ if io.to_string().contains("lookup") || io.to_string().contains("resolve") => {
+                ConnectErrorKind::Unresolved
+            }
+            _ => ConnectErrorKind::Other,
+        },
+        russh::Error::Disconnect | russh::Error::HUP => ConnectErrorKind::Closed,
+        russh::Error::ConnectionTimeout | russh::Error::KeepaliveTimeout => {
+            ConnectErrorKind::Timeout
+        }
+        _ => ConnectErrorKind::Other,
+    }
 }
 
 /// The endpoint's keys, or OpenSSH's default ones when none is named.
-fn identity_files(endpoint: &Endpoint) -> Vec<PathBuf> {
+fn identity_files(endpoint: &SshTarget) -> Vec<PathBuf> {
     if !endpoint.identity_files.is_empty() {
         return endpoint.identity_files.clone();
     }
@@ -250,4 +286,23 @@ fn load_key(path: &Path, keys: &KeyCache) -> Result<Option<Arc<PrivateKey>>, Str
         cache.insert(path.to_path_buf(), key.clone());
     }
     Ok(Some(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_failures_keep_their_kind() {
+        let refused = russh::Error::IO(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(classify(&refused), ConnectErrorKind::Refused);
+        let unresolved = russh::Error::IO(std::io::Error::other(
+            "failed to lookup address information: Name or service not known",
+        ));
+        assert_eq!(classify(&unresolved), ConnectErrorKind::Unresolved);
+        assert_eq!(
+            classify(&russh::Error::Disconnect),
+            ConnectErrorKind::Closed
+        );
+    }
 }

@@ -12,10 +12,13 @@ use russh::ChannelMsg;
 use tokio_util::sync::CancellationToken;
 
 pub use pool::SshPool;
-pub use settings::{Endpoint, HostKeyPolicy, SshSettings, expand_home, split_target};
+pub use settings::{HostKeyPolicy, SshSettings, SshTarget, expand_home, split_target};
 
 use super::lines::LineSplitter;
-use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
+use super::{
+    ConnectError, ConnectErrorKind, ExecRequest, ExecStatus, LineSink, Transport, TransportError,
+    Upload, sleep_until,
+};
 use crate::model::{Stream, shell_quote};
 
 /// The first stderr line of every command: the remote shell's PID, which
@@ -26,7 +29,7 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(250);
 
 pub struct SshTransport {
     node: String,
-    endpoint: Endpoint,
+    endpoint: SshTarget,
     settings: Arc<SshSettings>,
     /// The node's directory, relative to the login's home unless absolute.
     root: String,
@@ -36,7 +39,7 @@ pub struct SshTransport {
 impl SshTransport {
     pub fn new(
         node: &str,
-        endpoint: Endpoint,
+        endpoint: SshTarget,
         settings: Arc<SshSettings>,
         root: String,
         env: Vec<(String, String)>,
@@ -54,7 +57,7 @@ impl SshTransport {
         SshPool::global()
             .session(&self.node, &self.endpoint, &self.settings)
             .await
-            .map_err(TransportError::Unreachable)
+            .map_err(TransportError::Connect)
     }
 
     /// A channel on the pooled connection; one reconnect if it went stale.
@@ -70,7 +73,7 @@ impl SshTransport {
                     .await;
                 let session = self.session().await?;
                 let channel = session.channel_open_session().await.map_err(|err| {
-                    TransportError::Unreachable(format!(
+                    closed(format!(
                         "cannot open a session on {}: {err}",
                         self.endpoint.address()
                     ))
@@ -141,12 +144,7 @@ impl Transport for SshTransport {
         channel
             .exec(true, self.command_line(request))
             .await
-            .map_err(|err| {
-                TransportError::Unreachable(format!(
-                    "exec failed on {}: {err}",
-                    self.endpoint.address()
-                ))
-            })?;
+            .map_err(|err| closed(format!("exec failed on {}: {err}", self.endpoint.address())))?;
         // Lines are capped as they are read. This loop never pauses for a slow
         // receiver, which drops and counts instead: an unread channel would
         // stall the pooled connection, and with it the kill on cancel.
@@ -202,7 +200,7 @@ impl Transport for SshTransport {
         stderr.finish(&mut |line| on_stderr(line, &mut pid));
         let _ = channel.close().await;
         exit.ok_or_else(|| {
-            TransportError::Unreachable(format!(
+            closed(format!(
                 "connection to {} closed before the command finished",
                 self.endpoint.address()
             ))
@@ -283,6 +281,10 @@ impl Transport for SshTransport {
             }),
         }
     }
+}
+
+fn closed(message: String) -> TransportError {
+    TransportError::Connect(ConnectError::new(ConnectErrorKind::Closed, message))
 }
 
 fn signal_number(name: &russh::Sig) -> i32 {

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::connect::{KeyCache, Session, connect};
-use super::settings::{Endpoint, SshSettings};
+use super::settings::{SshSettings, SshTarget};
+use crate::transport::{ConnectError, ConnectErrorKind};
 
 type Slot = Arc<tokio::sync::Mutex<Option<Arc<Session>>>>;
 
 #[derive(Default)]
 pub struct SshPool {
-    slots: Mutex<HashMap<(Endpoint, SshSettings), Slot>>,
+    slots: Mutex<HashMap<(SshTarget, SshSettings), Slot>>,
     keys: KeyCache,
 }
 
@@ -26,14 +27,13 @@ impl SshPool {
     pub async fn session(
         &self,
         node: &str,
-        endpoint: &Endpoint,
+        endpoint: &SshTarget,
         settings: &SshSettings,
-    ) -> Result<Arc<Session>, String> {
+    ) -> Result<Arc<Session>, ConnectError> {
         let slot = {
-            let mut slots = self
-                .slots
-                .lock()
-                .map_err(|_| "connection pool poisoned".to_owned())?;
+            let mut slots = self.slots.lock().map_err(|_| {
+                ConnectError::new(ConnectErrorKind::Other, "connection pool poisoned")
+            })?;
             slots
                 .entry((endpoint.clone(), settings.clone()))
                 .or_default()
@@ -52,7 +52,7 @@ impl SshPool {
     }
 
     /// Drops a node's connection so the next use reconnects.
-    pub async fn forget(&self, endpoint: &Endpoint, settings: &SshSettings) {
+    pub async fn forget(&self, endpoint: &SshTarget, settings: &SshSettings) {
         let slot = self
             .slots
             .lock()

@@ -4,14 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// What to do with a host key that known_hosts does not list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HostKeyPolicy {
-    /// Refuse it: the key must already be in known_hosts.
-    Strict,
-    /// Record it and go on; a changed key is still refused.
-    AcceptNew,
-}
+pub use crate::model::HostKeyPolicy;
 
 /// Connection settings shared by every node of a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,7 +24,7 @@ pub struct SshSettings {
 
 /// One node's resolved address and login.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Endpoint {
+pub struct SshTarget {
     /// The name as written in the spec (an alias, maybe).
     pub alias: String,
     pub host: String,
@@ -40,7 +33,7 @@ pub struct Endpoint {
     pub identity_files: Vec<PathBuf>,
 }
 
-impl Endpoint {
+impl SshTarget {
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
@@ -69,7 +62,7 @@ pub fn split_target(target: &str) -> (Option<&str>, &str, Option<u16>) {
 impl SshSettings {
     /// Resolves a spec host entry: explicit parts win, then the ssh config's
     /// entry for the host, then these settings.
-    pub fn endpoint(&self, target: &str) -> Result<Endpoint, String> {
+    pub fn endpoint(&self, target: &str) -> Result<SshTarget, String> {
         let (user, host, port) = split_target(target);
         if host.is_empty() {
             return Err(format!("host {target:?} names no host"));
@@ -86,7 +79,7 @@ impl SshSettings {
             .map(|path| expand_home(&path))
             .collect();
         identity_files.extend(self.identity_files.iter().map(|path| expand_home(path)));
-        Ok(Endpoint {
+        Ok(SshTarget {
             alias: target.to_owned(),
             host: params
                 .and_then(|params| params.host_name.clone())

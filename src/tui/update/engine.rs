@@ -165,7 +165,10 @@ pub(super) fn on_event(app: &mut App, event: Event) -> Vec<Command> {
             }
         }
         EventKind::Error { message, .. } => app.notify(message, true),
-        EventKind::Output { .. } | EventKind::OutputDropped { .. } | EventKind::Warning { .. } => {}
+        EventKind::Output { .. }
+        | EventKind::OutputDropped { .. }
+        | EventKind::Warning { .. }
+        | EventKind::ResourceDestroyed { .. } => {}
         EventKind::OperationFinished { outcome, .. } => {
             if let Some(cluster) = &mut app.cluster {
                 cluster.status = match outcome {
