@@ -33,12 +33,16 @@ checks:
 pub const SLOW_INSTALLER: &str = "#!/bin/sh
 set -eu
 echo \"clusterdeck:progress 10 starting the daemon on $CLUSTERDECK_NODE\"
-# In its own session, so only the label in its environment finds it.
-setsid sh -c 'while :; do sleep 1; done' </dev/null >/dev/null 2>&1 &
+# In its own session, so only the label in its environment finds it; it
+# takes a moment to stop, so a destroy of a few nodes one at a time (`-j 1`)
+# lasts long enough to be caught in.
+setsid sh -c 'trap \"sleep 0.2; exit 0\" TERM; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 &
 echo $! > \"$CLUSTERDECK_NODE_DIR/daemon.pid\"
 echo \"clusterdeck:progress 50 daemon started\"
 sleep 0.5
 echo \"clusterdeck:progress 100 done\"
+# Only an installer that ran to its end (its clusterdeck alive to read it) marks the node.
+touch \"$CLUSTERDECK_NODE_DIR/installed\"
 ";
 
 /// Writes [`SLOW_SPEC`] for cluster `name` into `dir`.

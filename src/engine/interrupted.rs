@@ -1,0 +1,143 @@
+//! What a killed `scale` (or `up`) leaves behind, cleared before the next
+//! `scale` works from the record: nodes it created but never recorded, nodes
+//! it recorded but never finished installing, and nodes it destroyed without
+//! recording it. Without this a grow after a killed grow fails on the node
+//! directories the killed one made, and a killed grow's half-installed nodes
+//! would count as running forever.
+
+use std::collections::HashSet;
+
+use super::event::EventKind;
+use super::{Engine, EngineError};
+use crate::backend::{Backend, ClusterContext};
+use crate::model::{NodeFailure, NodeState};
+use crate::state::{ClusterRecord, Ledger, LedgerEntry, OutstandingResource};
+
+impl Engine {
+    /// Brings `record` back to what exists and saves it; returns the nodes
+    /// that could not be cleared (the scale must then not go on).
+    pub(super) async fn clear_interrupted(
+        &self,
+        backend: &dyn Backend,
+        ctx: &ClusterContext,
+        record: &mut ClusterRecord,
+    ) -> Result<Vec<NodeFailure>, EngineError> {
+        let entries = Ledger::entries(&self.store.ledger_path(&record.name)?)?;
+        let outstanding = self.store.outstanding(&record.name)?;
+        // Dropped from the record as a finished shrink drops its nodes.
+        let mut dropped = destroyed_in_ledger(record, &entries, &outstanding);
+        // Recorded by a grow before its install, and never installed.
+        let unfinished: Vec<usize> = (0..record.nodes.len())
+            .filter(|at| record.nodes[*at].state == NodeState::Creating)
+            .collect();
+        // Created by a grow killed before it saved the record.
+        let unrecorded: Vec<OutstandingResource> = outstanding
+            .into_iter()
+            .filter(|resource| is_node_of_spec(record, &resource.key))
+            .filter(|resource| {
+                !record
+                    .nodes
+                    .iter()
+                    .any(|node| node.name == resource.key && node.state != NodeState::Destroyed)
+            })
+            .collect();
+        if unfinished.is_empty() && unrecorded.is_empty() {
+            if !dropped.is_empty() {
+                self.drop_and_save(record, &dropped)?;
+            }
+            return Ok(Vec::new());
+        }
+        self.events.warn(
+            None,
+            format!(
+                "an interrupted operation left {} node(s) unrecorded or not fully installed: removing them",
+                unfinished.len() + unrecorded.len()
+            ),
+        );
+        let mut failures = Vec::new();
+        for at in unfinished {
+            let result = backend.destroy_node(ctx, &record.nodes[at]).await;
+            let node = &mut record.nodes[at];
+            if result.is_ok() {
+                dropped.insert(node.name.clone());
+            } else {
+                node.state = NodeState::Failed;
+            }
+            failures.extend(self.report_cleared(&node.name, result));
+        }
+        for resource in unrecorded {
+            let result = backend.destroy_resource(ctx, &resource).await;
+            failures.extend(self.report_cleared(&resource.key, result));
+        }
+        self.drop_and_save(record, &dropped)?;
+        Ok(failures)
+    }
+
+    fn drop_and_save(
+        &self,
+        record: &mut ClusterRecord,
+        dropped: &HashSet<String>,
+    ) -> Result<(), EngineError> {
+        record.nodes.retain(|node| !dropped.contains(&node.name));
+        let groups: Vec<String> = record.groups.iter().map(|size| size.name.clone()).collect();
+        for group in groups {
+            record.recount_group(&group);
+        }
+        Ok(self.store.save(record)?)
+    }
+
+    fn report_cleared(
+        &self,
+        node: &str,
+        result: Result<(), crate::backend::BackendError>,
+    ) -> Option<NodeFailure> {
+        match result {
+            Ok(()) => {
+                self.events.emit(EventKind::NodeDestroyed {
+                    node: node.to_owned(),
+                });
+                None
+            }
+            Err(err) => {
+                self.events.error(Some(node), err.to_string());
+                Some(NodeFailure {
+                    node: node.to_owned(),
+                    step: "destroy".to_owned(),
+                    error: err.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// The recorded nodes the ledger knows of but no longer lists as
+/// outstanding: a shrink killed before it saved the record destroyed them.
+fn destroyed_in_ledger(
+    record: &ClusterRecord,
+    entries: &[LedgerEntry],
+    outstanding: &[OutstandingResource],
+) -> HashSet<String> {
+    let known: HashSet<&str> = entries.iter().map(|entry| entry.key.as_str()).collect();
+    let remaining: HashSet<&str> = outstanding
+        .iter()
+        .map(|resource| resource.key.as_str())
+        .collect();
+    record
+        .nodes
+        .iter()
+        .filter(|node| node.state != NodeState::Destroyed)
+        .map(|node| node.name.as_str())
+        .filter(|name| known.contains(name) && !remaining.contains(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether a ledger key names a node of one of the spec's groups
+/// (`GROUP-INDEX`): a backend's other resources are never taken for nodes.
+fn is_node_of_spec(record: &ClusterRecord, key: &str) -> bool {
+    record.spec.node_groups.iter().any(|group| {
+        key.strip_prefix(group.name.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|index| index.parse::<u32>().is_ok())
+    })
+}
