@@ -141,3 +141,87 @@ fn is_node_of_spec(record: &ClusterRecord, key: &str) -> bool {
             .is_some_and(|index| index.parse::<u32>().is_ok())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Node;
+    use crate::state::{ClusterStatus, GroupSize, LedgerAction};
+
+    fn record(names: &[(&str, NodeState)]) -> ClusterRecord {
+        let spec: crate::spec::ClusterSpec = serde_json::from_value(serde_json::json!({
+            "name": "demo",
+            "backend": { "kind": "local", "options": {} },
+            "node_groups": [{ "name": "agents", "count": 3, "roles": [], "options": {} }],
+            "install": null,
+            "checks": { "validators": [], "debuggers": [] }
+        }))
+        .expect("spec");
+        ClusterRecord {
+            version: 1,
+            name: "demo".into(),
+            uid: "demo-1".into(),
+            groups: GroupSize::of_spec(&spec),
+            spec,
+            spec_path: String::new(),
+            status: ClusterStatus::Ready,
+            nodes: names
+                .iter()
+                .map(|(name, state)| Node {
+                    id: format!("/n/{name}"),
+                    name: (*name).into(),
+                    group: "agents".into(),
+                    index: 1,
+                    roles: vec![],
+                    addresses: vec![],
+                    state: *state,
+                })
+                .collect(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            last_operation: None,
+        }
+    }
+
+    fn entry(action: LedgerAction, key: &str) -> LedgerEntry {
+        LedgerEntry {
+            action,
+            kind: "node-dir".into(),
+            key: key.into(),
+            id: None,
+        }
+    }
+
+    #[test]
+    fn only_nodes_the_ledger_saw_destroyed_are_dropped() {
+        let record = record(&[
+            ("agents-1", NodeState::Running),
+            ("agents-2", NodeState::Running),
+            ("agents-3", NodeState::Destroyed),
+            // Never in the ledger (a backend that records nothing): kept.
+            ("agents-4", NodeState::Running),
+        ]);
+        let entries = [
+            entry(LedgerAction::Created, "agents-1"),
+            entry(LedgerAction::Created, "agents-2"),
+            entry(LedgerAction::Destroyed, "agents-2"),
+            entry(LedgerAction::Destroyed, "agents-3"),
+        ];
+        let outstanding = [OutstandingResource {
+            kind: "node-dir".into(),
+            key: "agents-1".into(),
+            id: None,
+        }];
+        let dropped = destroyed_in_ledger(&record, &entries, &outstanding);
+        assert_eq!(dropped, HashSet::from(["agents-2".to_owned()]));
+    }
+
+    #[test]
+    fn only_keys_shaped_like_a_node_of_the_spec_are_nodes() {
+        let record = record(&[]);
+        assert!(is_node_of_spec(&record, "agents-12"));
+        for other in ["agents", "agents-", "agents-1-data", "masters-1", "volume"] {
+            assert!(!is_node_of_spec(&record, other), "{other}");
+        }
+    }
+}
