@@ -91,12 +91,40 @@ impl Engine {
     /// damaged or missing is destroyed from its journal and identity alone,
     /// so a cluster that was ever created can always be destroyed.
     pub(crate) async fn destroy(&self, cluster: &str) -> Result<OperationReport, EngineError> {
+        if let Some(report) = self.destroy_unborn(cluster)? {
+            return Ok(report);
+        }
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
         match self.store.load(cluster) {
             Ok(record) => self.destroy_recorded(cluster, record).await,
             Err(StateError::Damaged { detail, .. }) => self.destroy_damaged(cluster, &detail).await,
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Removes the directory of an `up` killed before it recorded anything
+    /// (see [`crate::state::StateStore::is_unborn`]); `None` if the cluster
+    /// is not such a one. Under the lock, so a running `up` makes it busy.
+    fn destroy_unborn(&self, cluster: &str) -> Result<Option<OperationReport>, EngineError> {
+        if !self.store.is_unborn(cluster)? {
+            return Ok(None);
+        }
+        let _lock = self.store.lock(cluster, LockMode::Exclusive)?;
+        if !self.store.is_unborn(cluster)? {
+            return Ok(None);
+        }
+        self.start(OperationKind::Destroy, cluster);
+        self.events.warn(
+            None,
+            "an interrupted `up` left only its state directory, and no resource: removing it",
+        );
+        self.store.remove(cluster)?;
+        Ok(Some(self.finish(
+            OperationKind::Destroy,
+            cluster,
+            Outcome::Succeeded,
+            Summary::default(),
+        )))
     }
 
     async fn destroy_recorded(

@@ -12,6 +12,7 @@ mod fetch;
 mod fetch_node;
 mod gc;
 mod install;
+mod interrupted;
 mod operation;
 mod plan;
 mod power;

@@ -40,11 +40,27 @@ impl Engine {
     ) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
         let mut record = self.store.load(cluster)?;
-        let step = self.check_scale(&record, group, count)?;
+        // Bad input is refused before anything is touched.
+        self.check_scale(&record, group, count)?;
         let (backend, ctx) = self.attach(&record)?;
         let started_at = self.start(OperationKind::Scale, cluster);
         let mut summary = Summary::default();
-        match step {
+        // A scale that was killed may have left nodes the record does not
+        // account for; the size to reach is counted from what remains.
+        let leftovers = self
+            .clear_interrupted(backend.as_ref(), &ctx, &mut record)
+            .await?;
+        if !leftovers.is_empty() {
+            summary.failures = leftovers;
+            summary.reason = Some(format!(
+                "{}; `clusterdeck destroy {cluster}` removes everything",
+                summary.failure_reason()
+            ));
+            let report = self.finish(OperationKind::Scale, cluster, Outcome::Failed, summary);
+            self.remember(&mut record, OperationKind::Scale, started_at, &report);
+            return Ok(report);
+        }
+        match self.check_scale(&record, group, count)? {
             ScaleStep::Nothing { current } => {
                 self.events.warn(
                     None,
@@ -57,7 +73,7 @@ impl Engine {
                 let request = grow_request(&record, group, add);
                 // One backend call for the new nodes, as `up` makes per group;
                 // the cluster's shared resources exist since `up`.
-                let created: Vec<Node> = self
+                let mut created: Vec<Node> = self
                     .create_group(backend.as_ref(), &ctx, &request)
                     .await
                     .into_iter()
@@ -72,6 +88,15 @@ impl Engine {
                         node
                     })
                     .collect();
+                if record.spec.install.is_some() {
+                    // Creating until installed: a scale killed before then
+                    // leaves them for the next one to clear.
+                    for node in &mut created {
+                        if node.state == NodeState::Running {
+                            node.state = NodeState::Creating;
+                        }
+                    }
+                }
                 let new_names: Vec<String> = created.iter().map(|node| node.name.clone()).collect();
                 record.nodes.extend(created);
                 record.set_group_size(group, count);
@@ -243,9 +268,12 @@ impl Engine {
             .filter(|node| node.state != NodeState::Destroyed)
             .cloned()
             .map(|mut node| {
-                if !new_names.contains(&node.name) && node.state == NodeState::Running {
-                    node.state = NodeState::Creating;
-                }
+                let new = new_names.contains(&node.name);
+                node.state = match node.state {
+                    NodeState::Creating if new => NodeState::Running,
+                    NodeState::Running if !new => NodeState::Creating,
+                    state => state,
+                };
                 node
             })
             .collect();
@@ -255,6 +283,8 @@ impl Engine {
         for node in &mut record.nodes {
             if failures.iter().any(|failure| failure.node == node.name) {
                 node.state = NodeState::Failed;
+            } else if node.state == NodeState::Creating && new_names.contains(&node.name) {
+                node.state = NodeState::Running;
             }
         }
         summary.failures.extend(failures);

@@ -153,6 +153,16 @@ impl StateStore {
         self.lock(name, mode)
     }
 
+    /// A cluster directory that `up` made but was killed in before it wrote
+    /// the record: no record and no ledger (at most the lock and the
+    /// identity). The ledger is opened only after the record is saved, so
+    /// nothing of such a cluster can exist outside its directory.
+    pub fn is_unborn(&self, name: &str) -> Result<bool, StateError> {
+        Ok(self.cluster_dir(name)?.is_dir()
+            && !self.record_path(name)?.exists()
+            && !self.ledger_path(name)?.exists())
+    }
+
     pub fn open_ledger(&self, name: &str) -> Result<Ledger, StateError> {
         Ledger::open(&self.ledger_path(name)?)
     }

@@ -1,6 +1,7 @@
 //! Shared helpers for tests that run the real `clusterdeck` binary.
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod fleet;
 pub mod http;
 pub mod tmux;
