@@ -167,7 +167,7 @@ pub enum Command {
         /// The cluster's name
         name: String,
     },
-    /// List what broken clusters left behind (damaged state, interrupted destroys); --yes removes it
+    /// List what broken or lost clusters left behind (damaged state, interrupted destroys, labelled leftovers); --yes removes it
     Gc {
         /// Destroy what is found instead of only listing it
         #[arg(long)]
