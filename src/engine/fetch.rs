@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -15,17 +14,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use super::event::EventKind;
-use super::fetch_node::NodeFetch;
-use super::install::{CONFIG_FILE, Installer, InstallerFile, MaterialError};
+use super::installer::{
+    CONFIG_FILE, FETCH_STEP, FetchLimits, Installer, InstallerFile, MaterialError, NodeFetch,
+    installer_name,
+};
 use super::sink::EventSink;
 use crate::backend::Backend;
 use crate::model::{StepStatus, UrlFetch};
 use crate::spec::{InstallSpec, redact_userinfo};
 use crate::state::ensure_private_dir;
-
-/// The name of the operation-wide step that downloads the installer. Its
-/// events carry an empty `node`: it runs once, on this machine.
-pub(super) const FETCH_STEP: &str = "fetch";
 
 impl Engine {
     /// The installer a URL names: on this machine, fetched once for the
@@ -84,25 +81,6 @@ impl Engine {
 /// The cache of downloaded installers, under the state root.
 pub(super) fn cache_dir(state_root: &Path) -> PathBuf {
     state_root.join("cache").join("installers")
-}
-
-/// How far a download may go before it is given up.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct FetchLimits {
-    pub max_bytes: u64,
-    pub connect_timeout: Duration,
-    /// The longest wait for the next bytes; a slow but moving download is fine.
-    pub read_timeout: Duration,
-}
-
-impl Default for FetchLimits {
-    fn default() -> Self {
-        Self {
-            max_bytes: 2 << 30,
-            connect_timeout: Duration::from_secs(30),
-            read_timeout: Duration::from_secs(60),
-        }
-    }
 }
 
 /// One installer to fetch.
@@ -341,35 +319,6 @@ impl Drop for PartialFile {
         if !self.kept {
             let _ = std::fs::remove_file(&self.path);
         }
-    }
-}
-
-/// The file name an installer fetched from `url` gets on the nodes: the last
-/// path segment, reduced to characters that are safe in a shell word and a
-/// path, or `installer` when nothing usable is left.
-pub(super) fn installer_name(url: &str, reserved: &str) -> String {
-    let segment = url::Url::parse(url)
-        .ok()
-        .and_then(|parsed| {
-            parsed
-                .path_segments()
-                .and_then(|mut segments| segments.next_back().map(str::to_owned))
-        })
-        .unwrap_or_default();
-    let name: String = segment
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.is_empty() || name.chars().all(|c| c == '.') || name == reserved {
-        "installer".to_owned()
-    } else {
-        name
     }
 }
 

@@ -5,18 +5,10 @@
 
 use super::Engine;
 use super::exec::run_captured;
-use super::fetch::{FETCH_STEP, FetchLimits};
-use super::install::{INSTALL_DIR, StepError, step_status};
+use super::installer::{FETCH_STEP, FetchLimits, INSTALL_DIR, NodeFetch, StepError, step_status};
 use crate::model::StepStatus;
 use crate::spec::redact_userinfo;
 use crate::transport::{ExecRequest, ExecStatus, Transport};
-
-/// An installer each node downloads for itself.
-#[derive(Debug, Clone)]
-pub(super) struct NodeFetch {
-    pub url: String,
-    pub sha256: Option<String>,
-}
 
 /// POSIX sh, run from the node's root. Everything it needs comes in through
 /// the environment, so the URL (which may carry credentials) is never part of

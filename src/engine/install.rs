@@ -9,28 +9,15 @@ use std::time::Instant;
 use super::Engine;
 use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
-use super::fetch::FETCH_STEP;
-use super::fetch_node::NodeFetch;
+use super::installer::{
+    CONFIG_FILE, FETCH_STEP, INSTALL_DIR, Installer, InstallerFile, MaterialError, StepError,
+    step_status,
+};
 use super::up::elapsed_ms;
 use crate::backend::{Backend, BackendContext};
 use crate::model::{Node, NodeFailure, NodeState, StepStatus, shell_quote};
 use crate::spec::{InstallSource, InstallSpec, LoadedSpec, process_env, resolve_env_references};
-use crate::transport::{ExecRequest, ExecStatus, Transport, Upload};
-
-/// Where install material goes, relative to the node's root.
-pub const INSTALL_DIR: &str = "install";
-pub(super) const CONFIG_FILE: &str = crate::spec::INSTALL_CONFIG_FILE;
-
-/// A step's failure: how it ended and what to tell the user.
-pub(super) type StepError = (StepStatus, String);
-
-/// Where the installer comes from for the nodes.
-pub(super) enum InstallerFile {
-    /// A file on this machine (a path, or a download), uploaded to each node.
-    Here(PathBuf),
-    /// Downloaded by each node for itself (`url_fetch: node`).
-    OnNode(NodeFetch),
-}
+use crate::transport::{ExecRequest, Transport, Upload};
 
 struct Material {
     installer: InstallerFile,
@@ -193,20 +180,6 @@ impl Engine {
         result.map_err(|(_, error)| error)
     }
 }
-
-pub(super) fn step_status(status: ExecStatus) -> StepStatus {
-    match status {
-        ExecStatus::TimedOut => StepStatus::TimedOut,
-        ExecStatus::Cancelled => StepStatus::Cancelled,
-        _ => StepStatus::Failed,
-    }
-}
-
-/// Where the installer comes from, and the name it gets on the nodes.
-pub(super) type Installer = (InstallerFile, String);
-
-/// Why install could not start: the step every node fails, and the reason.
-pub(super) type MaterialError = (&'static str, String);
 
 fn local_installer(installer: PathBuf) -> Result<Installer, String> {
     let name = installer

@@ -12,6 +12,7 @@ mod fetch;
 mod fetch_node;
 mod gc;
 mod install;
+mod installer;
 mod interrupted;
 mod operation;
 mod plan;

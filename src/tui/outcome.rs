@@ -3,37 +3,10 @@
 //! remembers the last operation's end and the caller prints its line on
 //! stderr once the terminal is restored.
 
-use crate::model::{OperationKind, Outcome};
+use crate::model::Outcome;
 
 use super::state::App;
-
-/// The end of one operation run from the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finished {
-    pub operation: OperationKind,
-    pub cluster: String,
-    pub outcome: Outcome,
-    /// Why it did not succeed; an engine error counts as a failure.
-    pub reason: Option<String>,
-    /// It could not start for bad input (exit 2, as headless).
-    pub bad_input: bool,
-}
-
-impl Finished {
-    /// `up quickstart: failed: 1 node(s) failed: agents-2`
-    pub fn line(&self) -> String {
-        let word = match self.outcome {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::Cancelled => "cancelled",
-        };
-        let head = format!("{} {}: {word}", self.operation.as_str(), self.cluster);
-        match self.reason.as_deref().filter(|reason| !reason.is_empty()) {
-            Some(reason) => format!("{head}: {reason}"),
-            None => head,
-        }
-    }
-}
+pub use super::state::Finished;
 
 /// What the session amounts to, for the exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]

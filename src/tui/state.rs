@@ -6,8 +6,7 @@ use std::time::SystemTime;
 
 use tui_input::Input;
 
-use super::outcome::Finished;
-use crate::model::{CheckResult, NodeState, OperationKind, StepStatus, Stream};
+use crate::model::{CheckResult, NodeState, OperationKind, Outcome, StepStatus, Stream};
 
 /// Log lines kept; older ones are dropped first.
 pub const LOG_CAPACITY: usize = 20_000;
@@ -319,5 +318,33 @@ mod log_budget_tests {
         assert!(app.log_bytes <= LOG_BYTES, "{}", app.log_bytes);
         assert!(app.log.len() < LOG_CAPACITY, "long lines evict by bytes");
         assert!(app.log_bytes > LOG_BYTES - 8192, "the budget is used");
+    }
+}
+
+/// The end of one operation run from the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub operation: OperationKind,
+    pub cluster: String,
+    pub outcome: Outcome,
+    /// Why it did not succeed; an engine error counts as a failure.
+    pub reason: Option<String>,
+    /// It could not start for bad input (exit 2, as headless).
+    pub bad_input: bool,
+}
+
+impl Finished {
+    /// `up quickstart: failed: 1 node(s) failed: agents-2`
+    pub fn line(&self) -> String {
+        let word = match self.outcome {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Cancelled => "cancelled",
+        };
+        let head = format!("{} {}: {word}", self.operation.as_str(), self.cluster);
+        match self.reason.as_deref().filter(|reason| !reason.is_empty()) {
+            Some(reason) => format!("{head}: {reason}"),
+            None => head,
+        }
     }
 }
