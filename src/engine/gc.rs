@@ -6,14 +6,18 @@
 //! remains, or an interrupted destroy), destroyed by name; and resources
 //! that carry clusterdeck's labels but whose cluster uid no state here
 //! claims (its state directory was deleted, or a crash lost it), found by
-//! each backend's `list_labelled` and destroyed one by one.
+//! each backend's `list_labelled` and destroyed per backend and cluster
+//! uid through destroy's waves, so a network goes only after the instances
+//! that keep it in use, and what is still in use is retried.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::event::EventKind;
 use super::{Engine, EngineError, OperationReport};
 use crate::model::{LabelledResource, NodeFailure, OperationKind, Outcome, Summary};
-use crate::state::{ClusterStatus, StateError};
+use crate::state::{ClusterStatus, OutstandingResource, StateError};
+
+/// Orphans to destroy together: backend kind, cluster name and cluster uid.
+type OrphanGroup = (String, String, String);
 
 /// One thing gc would destroy, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,23 +54,29 @@ impl Engine {
                 );
                 continue;
             }
+            if leftover.orphan.is_some() {
+                continue;
+            }
             if self.cancel.is_cancelled() {
                 break;
             }
-            let failed = match &leftover.orphan {
-                Some((kind, orphan)) => self.destroy_orphan(kind, orphan).await.err(),
-                None => match self.destroy(&leftover.cluster).await {
-                    Ok(report) if report.outcome == Outcome::Succeeded => None,
-                    Ok(report) => Some(report.summary.reason.unwrap_or_default()),
-                    Err(err) => Some(err.to_string()),
-                },
+            let failed = match self.destroy(&leftover.cluster).await {
+                Ok(report) if report.outcome == Outcome::Succeeded => None,
+                Ok(report) => Some(report.summary.reason.unwrap_or_default()),
+                Err(err) => Some(err.to_string()),
             };
             if let Some(error) = failed {
-                summary.failures.push(NodeFailure {
-                    node: leftover.cluster.clone(),
-                    step: "gc".to_owned(),
-                    error,
-                });
+                summary.failures.push(gc_failure(&leftover.cluster, error));
+            }
+        }
+        if apply {
+            for (group, orphans) in orphan_groups(&leftovers) {
+                if self.cancel.is_cancelled() {
+                    break;
+                }
+                summary
+                    .failures
+                    .extend(self.destroy_orphans(&group, orphans).await);
             }
         }
         let outcome = if self.cancel.is_cancelled() {
@@ -182,25 +192,74 @@ impl Engine {
         Ok(orphans)
     }
 
-    /// Destroys one labelled resource no state owns, by its id.
-    async fn destroy_orphan(&self, kind: &str, orphan: &LabelledResource) -> Result<(), String> {
-        let backend = self.backend(kind)?;
-        let ctx = self
-            .orphan_context(backend.as_ref(), &orphan.cluster_name, &orphan.cluster_uid)
-            .map_err(|err| err.to_string())?;
-        match backend
-            .destroy_resource(&ctx, &orphan.resource, Some(&orphan.id))
-            .await
-        {
-            Ok(()) => {}
-            Err(err) if err.is_not_found() => {}
-            Err(err) => return Err(err.to_string()),
-        }
-        self.events.emit(EventKind::ResourceDestroyed {
-            kind: orphan.resource.kind.clone(),
-            key: orphan.resource.key.clone(),
-            scope: orphan.resource.scope.clone(),
-        });
-        Ok(())
+    /// Destroys labelled resources of one cluster no state owns, in waves
+    /// (node-scoped first; a resource only once nothing depending on it
+    /// remains; in use retried). Returns one failure per resource left.
+    async fn destroy_orphans(
+        &self,
+        (kind, cluster, uid): &OrphanGroup,
+        orphans: Vec<OutstandingResource>,
+    ) -> Vec<NodeFailure> {
+        let all_failed = |orphans: &[OutstandingResource], error: String| -> Vec<NodeFailure> {
+            orphans
+                .iter()
+                .map(|orphan| {
+                    let what = format!("{} {}", orphan.resource.kind, orphan.resource.key);
+                    gc_failure(cluster, format!("{what}: {error}"))
+                })
+                .collect()
+        };
+        let backend = match self.backend(kind) {
+            Ok(backend) => backend,
+            Err(err) => return all_failed(&orphans, err),
+        };
+        let ctx = match self.orphan_context(backend.as_ref(), cluster, uid) {
+            Ok(ctx) => ctx,
+            Err(err) => return all_failed(&orphans, err.to_string()),
+        };
+        let outcome = self
+            .destroy_in_waves(backend.as_ref(), &ctx, &[], orphans)
+            .await;
+        outcome
+            .leftovers
+            .iter()
+            .map(|left| {
+                gc_failure(
+                    cluster,
+                    format!("{} {}: {}", left.kind, left.key, left.error.message),
+                )
+            })
+            .collect()
     }
+}
+
+fn gc_failure(cluster: &str, error: String) -> NodeFailure {
+    NodeFailure {
+        node: cluster.to_owned(),
+        step: "gc".to_owned(),
+        error,
+    }
+}
+
+/// The orphans among `leftovers`, by backend and cluster, as the waves
+/// take them (with the id the backend listed).
+fn orphan_groups(leftovers: &[Leftover]) -> BTreeMap<OrphanGroup, Vec<OutstandingResource>> {
+    let mut groups: BTreeMap<OrphanGroup, Vec<OutstandingResource>> = BTreeMap::new();
+    for (kind, orphan) in leftovers
+        .iter()
+        .filter_map(|leftover| leftover.orphan.as_ref())
+    {
+        groups
+            .entry((
+                kind.clone(),
+                orphan.cluster_name.clone(),
+                orphan.cluster_uid.clone(),
+            ))
+            .or_default()
+            .push(OutstandingResource {
+                resource: orphan.resource.clone(),
+                id: Some(orphan.id.clone()),
+            });
+    }
+    groups
 }

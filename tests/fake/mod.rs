@@ -1,21 +1,24 @@
 //! An in-memory backend for engine tests: a pretend cloud holding node
 //! instances and, optionally, a cluster network that is "in use" while any
-//! instance exists. It journals like a real backend and logs every call so
-//! tests can check the order the engine asks for things.
+//! instance of its cluster exists. It journals like a real backend, labels
+//! what it creates with the cluster's name and uid (so `gc` can find it with
+//! `list_labelled`), and logs every call so tests can check the order the
+//! engine asks for things.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use clusterdeck::backend::Registry;
 use clusterdeck::backend::{
-    Backend, BackendContext, BackendError, BackendInfo, Capabilities, Endpoint, GroupRequest,
-    NodeOutcome, NodeResults, ResourceRef, ResourceScope,
+    Backend, BackendContext, BackendError, BackendInfo, Capabilities, Endpoint, GcContext,
+    GroupRequest, NodeOutcome, NodeResults, ResourceRef, ResourceScope,
 };
 use clusterdeck::engine::{Engine, Event, EventReceiver, EventSink, RetryPolicy};
-use clusterdeck::model::{BackendFailureKind, Node, NodeState, UrlFetch};
+use clusterdeck::model::{BackendFailureKind, LabelledResource, Node, NodeState, UrlFetch};
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
 use tokio::sync::Notify;
@@ -34,6 +37,9 @@ pub struct Script {
     pub network: bool,
     /// The network stays in use whatever happens.
     pub network_stuck: bool,
+    /// Destroying the network is refused as in use this many more times
+    /// even once its instances are gone (a cloud slow to notice).
+    pub network_refusals: AtomicUsize,
     /// After this node's intent (and its creation in the cloud), the call
     /// never returns: the test aborts `up` there, as a crash would.
     pub hang_after_intent: Option<&'static str>,
@@ -41,13 +47,49 @@ pub struct Script {
     pub pause_after: Option<&'static str>,
 }
 
+/// The labels a resource carries in the pretend cloud.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub resource: ResourceRef,
+    pub cluster_name: String,
+    pub cluster_uid: String,
+}
+
 #[derive(Default)]
 pub struct Cloud {
-    /// What exists, by key: its id.
+    /// What exists, by key: its id. Keys are cloud-wide: clusters sharing
+    /// one fake need distinct group names (and at most one has a network).
     pub resources: BTreeMap<String, String>,
+    /// The labels of everything ever created, in creation order (the order
+    /// `list_labelled` reports what still exists in).
+    pub labels: Vec<Label>,
     /// Every call, in order: `prepare`, `create_group a`, `destroy_nodes a-1,a-2`,
     /// `destroy_resource network net -> in_use`...
     pub calls: Vec<String>,
+}
+
+impl Cloud {
+    /// Whether an instance of the cluster the network `key` belongs to
+    /// still exists.
+    fn has_instances_of(&self, key: &str) -> bool {
+        let Some(network) = self.labels.iter().find(|label| label.resource.key == key) else {
+            return false;
+        };
+        self.labels.iter().any(|label| {
+            label.resource.kind == INSTANCE
+                && label.cluster_uid == network.cluster_uid
+                && self.resources.contains_key(&label.resource.key)
+        })
+    }
+
+    /// The labels of what still exists.
+    pub fn live_labels(&self) -> Vec<Label> {
+        self.labels
+            .iter()
+            .filter(|label| self.resources.contains_key(&label.resource.key))
+            .cloned()
+            .collect()
+    }
 }
 
 pub struct FakeBackend {
@@ -65,6 +107,20 @@ impl FakeBackend {
     fn instance(name: &str) -> ResourceRef {
         ResourceRef::node(INSTANCE, name).depending_on(&[NET_KEY])
     }
+
+    /// Creates `resource` in the cloud, labelled with the cluster.
+    fn create(&self, ctx: &BackendContext, resource: &ResourceRef, id: &str) {
+        let mut cloud = self.cloud.lock().expect("cloud");
+        cloud.resources.insert(resource.key.clone(), id.to_owned());
+        cloud
+            .labels
+            .retain(|label| label.resource.key != resource.key);
+        cloud.labels.push(Label {
+            resource: resource.clone(),
+            cluster_name: ctx.name().to_owned(),
+            cluster_uid: ctx.uid().to_owned(),
+        });
+    }
 }
 
 #[async_trait]
@@ -79,7 +135,7 @@ impl Backend for FakeBackend {
                 install_from_url: false,
                 scale: false,
                 stop_start: false,
-                gc: false,
+                gc: true,
                 url_fetch: UrlFetch::Host,
             },
             cluster_options: Vec::new(),
@@ -93,11 +149,7 @@ impl Backend for FakeBackend {
             let network = ResourceRef::new(NETWORK, NET_KEY, ResourceScope::Cluster);
             ctx.journal.intent(&network)?;
             let id = format!("net-{}", ctx.uid());
-            self.cloud
-                .lock()
-                .expect("cloud")
-                .resources
-                .insert(NET_KEY.to_owned(), id.clone());
+            self.create(ctx, &network, &id);
             ctx.journal.created(&network, &id)?;
         }
         Ok(())
@@ -120,11 +172,7 @@ impl Backend for FakeBackend {
                     ));
                 }
                 let id = format!("i-{}", request.name);
-                self.cloud
-                    .lock()
-                    .expect("cloud")
-                    .resources
-                    .insert(request.name.clone(), id.clone());
+                self.create(ctx, &resource, &id);
                 if self.script.hang_after_intent == Some(request.name.as_str()) {
                     self.reached.notify_one();
                     std::future::pending::<()>().await;
@@ -185,9 +233,19 @@ impl Backend for FakeBackend {
         let result = if !cloud.resources.contains_key(&resource.key) {
             Err(BackendError::not_found(format!("no {}", resource.key)))
         } else if resource.kind == NETWORK
-            && (self.script.network_stuck || cloud.resources.keys().any(|key| key != NET_KEY))
+            && (self.script.network_stuck || cloud.has_instances_of(&resource.key))
         {
             Err(BackendError::in_use("the network still has instances"))
+        } else if resource.kind == NETWORK
+            && self
+                .script
+                .network_refusals
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(1)
+                })
+                .is_ok()
+        {
+            Err(BackendError::in_use("the network is still busy"))
         } else {
             cloud.resources.remove(&resource.key);
             Ok(())
@@ -201,6 +259,24 @@ impl Backend for FakeBackend {
             resource.kind, resource.key
         ));
         result
+    }
+
+    /// What still exists, with its labels, in the order it was created.
+    async fn list_labelled(&self, _ctx: &GcContext) -> Result<Vec<LabelledResource>, BackendError> {
+        let cloud = self.cloud.lock().expect("cloud");
+        Ok(cloud
+            .labels
+            .iter()
+            .filter_map(|label| {
+                let id = cloud.resources.get(&label.resource.key)?;
+                Some(LabelledResource {
+                    resource: label.resource.clone(),
+                    id: id.clone(),
+                    cluster_name: label.cluster_name.clone(),
+                    cluster_uid: label.cluster_uid.clone(),
+                })
+            })
+            .collect())
     }
 
     async fn endpoint(&self, _ctx: &BackendContext, node: &Node) -> Result<Endpoint, BackendError> {
