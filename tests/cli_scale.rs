@@ -198,3 +198,74 @@ fn process_state(pid: u32) -> Option<char> {
     // The state follows the command name, which is in parentheses.
     stat.rsplit_once(") ")?.1.chars().next()
 }
+
+#[test]
+fn shrink_runs_the_decommission_command_first_and_keeps_a_node_whose_command_fails() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let marker = dir.path().join("decommissioned");
+    // agents-2 refuses to hand on its work; the others log that they did.
+    let spec = common::write_spec(
+        dir.path(),
+        &format!(
+            "name: drain\nnode_groups:\n  - {{ name: agents, count: 4, roles: [agent] }}\ninstall:\n  from: ./install.sh\n  decommission: 'test \"$CLUSTERDECK_NODE\" != agents-2 && echo \"$CLUSTERDECK_NODE $(pwd)\" >> {}'\n",
+            marker.display()
+        ),
+        "#!/bin/sh\necho installed\n",
+    );
+    let up = deck.run(&["up", spec.to_str().expect("utf-8")]);
+    assert_eq!(exit_code(&up), Some(0), "{}", text(&up.stderr));
+    let uid = deck.record("drain")["uid"]
+        .as_str()
+        .expect("uid")
+        .to_owned();
+    let every_dir = node_dirs(&deck.record("drain"));
+
+    let shrink = deck.run(&["-o", "json", "scale", "drain", "agents", "1"]);
+    assert_eq!(exit_code(&shrink), Some(1), "{}", text(&shrink.stdout));
+    let events = Deck::events(&shrink);
+    let decommissioned: BTreeSet<&str> = events
+        .iter()
+        .filter(|event| event["event"] == "step_finished" && event["step"] == "decommission")
+        .filter_map(|event| event["node"].as_str())
+        .collect();
+    assert_eq!(
+        decommissioned,
+        BTreeSet::from(["agents-2", "agents-3", "agents-4"])
+    );
+    // The command ran in each node's install directory before it went.
+    let log = std::fs::read_to_string(&marker).expect("marker");
+    let mut lines: Vec<&str> = log.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines.len(), 2, "{log}");
+    for (line, node) in lines.iter().zip(["agents-3", "agents-4"]) {
+        assert!(line.starts_with(node), "{line}");
+        assert!(line.ends_with(&format!("/{node}/install")), "{line}");
+    }
+    let reason = events
+        .iter()
+        .find(|event| event["event"] == "operation_finished")
+        .and_then(|event| event["summary"]["reason"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(reason.contains("agents-2"), "{reason}");
+
+    // agents-2 is kept, recorded and running; 3 and 4 are gone.
+    let record = deck.record("drain");
+    assert_eq!(node_names(&record), vec!["agents-1", "agents-2"]);
+    assert_eq!(
+        group_sizes(&record),
+        vec![("agents".to_owned(), 2)],
+        "the kept node still counts"
+    );
+    for gone in ["agents-3", "agents-4"] {
+        assert!(
+            !every_dir
+                .iter()
+                .any(|dir| dir.ends_with(gone) && Path::new(dir).exists()),
+            "{gone} removed"
+        );
+    }
+
+    deck.destroy_leaves_nothing("drain", &uid, &every_dir);
+}

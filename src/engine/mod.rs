@@ -3,6 +3,7 @@
 //! headless printer are both just consumers of the event stream.
 
 mod context;
+mod decommission;
 mod destroy;
 mod doctor;
 mod event;

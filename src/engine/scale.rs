@@ -123,6 +123,16 @@ impl Engine {
             ScaleStep::Shrink { remove, .. } => {
                 summary.nodes_total = remove as usize;
                 let victims = shrink_victims(&record, group, remove);
+                let victims = self
+                    .decommission(
+                        backend.as_ref(),
+                        &ctx,
+                        record.spec.install.as_ref(),
+                        &record.nodes,
+                        victims,
+                        &mut summary.failures,
+                    )
+                    .await;
                 let names: Vec<&str> = victims.iter().map(|node| node.name.as_str()).collect();
                 // Everything journalled for the victims goes, in waves (the
                 // nodes in one `destroy_nodes` batch); nothing else is touched.

@@ -250,13 +250,38 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
         Some((path, node)) => read_sha256(reader, Val::new(node, &path), from.as_ref()),
         None => Some(None),
     };
-    map.finish(reader, &["from", "config", "files", "timeout", "sha256"]);
+    let decommission = match map.take("decommission") {
+        Some((path, node)) => {
+            let val = Val::new(node, &path);
+            reader.string(val).and_then(|command| {
+                if command.trim().is_empty() {
+                    reader.error(val, "expected a shell command, found an empty string");
+                    None
+                } else {
+                    Some(Some(command))
+                }
+            })
+        }
+        None => Some(None),
+    };
+    map.finish(
+        reader,
+        &[
+            "from",
+            "config",
+            "files",
+            "timeout",
+            "sha256",
+            "decommission",
+        ],
+    );
     Some(InstallSpec {
         from: from?,
         config: config?,
         files: files?,
         timeout: timeout?,
         sha256: sha256?,
+        decommission: decommission?,
     })
 }
 

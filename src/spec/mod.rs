@@ -83,6 +83,11 @@ pub struct InstallSpec {
     /// The SHA-256 a downloaded installer must have (lowercase hex); URL sources only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// A shell command run on a node before `scale` removes it, from the
+    /// node's install directory (Sahara's `decommission_nodes`): drain it,
+    /// hand its data on. If it fails the node is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decommission: Option<String>,
 }
 
 /// Where the installer comes from; backends declare which of these they support.
