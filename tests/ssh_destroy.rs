@@ -103,8 +103,8 @@ impl Drop for Started {
     }
 }
 
-/// A process of the login user that clusterdeck did not start (it even
-/// carries the cluster's name, but not its uid).
+/// A process of the login user that this cluster did not start: it carries
+/// the cluster's and a node's names, but another cluster's uid.
 fn unrelated_process(cluster: &str) -> Started {
     let (uid, gid) = login_ids();
     std::os::unix::process::CommandExt::uid(
@@ -112,6 +112,8 @@ fn unrelated_process(cluster: &str) -> Started {
             Command::new("sleep")
                 .arg("300")
                 .env("CLUSTERDECK_CLUSTER", cluster)
+                .env("CLUSTERDECK_CLUSTER_UID", format!("{cluster}-another-uid"))
+                .env("CLUSTERDECK_NODE", "web-1")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
             gid,
