@@ -30,6 +30,8 @@ const KIND: &str = "ssh";
 /// name, its id the host as the group lists it.
 pub const NODE_FILES: &str = "ssh-node";
 const DEFAULT_REMOTE_DIR: &str = ".clusterdeck";
+/// Machines torn down at once (the engine's `-j` default).
+const TEARDOWN_PARALLEL: usize = 32;
 
 fn remote_dir(options: &std::collections::BTreeMap<String, Value>) -> &str {
     options
@@ -306,15 +308,19 @@ impl Backend for SshBackend {
             .collect()
     }
 
-    /// Stops the node's labelled processes and removes its directory, on
-    /// every node at once; the machines stay.
+    /// Stops the node's labelled processes and removes its directory,
+    /// [`TEARDOWN_PARALLEL`] nodes at a time; the machines stay.
     async fn destroy_nodes(&self, ctx: &BackendContext, nodes: &[Node]) -> NodeResults {
-        futures::future::join_all(
-            nodes
-                .iter()
-                .map(|node| async move { (node.name.clone(), self.tear_down(ctx, node).await) }),
-        )
-        .await
+        let mut results = Vec::with_capacity(nodes.len());
+        for chunk in nodes.chunks(TEARDOWN_PARALLEL) {
+            results.extend(
+                futures::future::join_all(chunk.iter().map(|node| async move {
+                    (node.name.clone(), self.tear_down(ctx, node).await)
+                }))
+                .await,
+            );
+        }
+        results
     }
 
     async fn power(
