@@ -55,6 +55,10 @@ pub enum Endpoint {
         use_agent: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         connect_timeout_ms: Option<u64>,
+        /// Labels set on every command of the node (and so inherited by
+        /// what it starts), so the backend can find its processes again.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        env: BTreeMap<String, String>,
     },
 }
 

@@ -34,7 +34,10 @@ pub fn connect(
             host_key_policy,
             use_agent,
             connect_timeout_ms,
+            env: labels,
         } => {
+            let mut env = env;
+            env.extend(labels.iter().map(|(key, value)| (key.clone(), value.clone())));
             let target = SshTarget {
                 alias: host.clone(),
                 host: host.clone(),
@@ -145,6 +148,7 @@ mod tests {
             host_key_policy: crate::model::HostKeyPolicy::Strict,
             use_agent: false,
             connect_timeout_ms: Some(2000),
+            env: BTreeMap::new(),
         };
         let transport = connect("a-1", &endpoint, Vec::new()).expect("built without dialling");
         let error = transport

@@ -1,8 +1,10 @@
 //! The `ssh` backend: machines that already exist. It creates and destroys
-//! nothing; nodes are the hosts each group lists, reached over SSH, and
-//! install, run, debug and attach work on them.
+//! no machine; nodes are the hosts each group lists, reached over SSH, and
+//! install, run, debug and attach work on them. `destroy` removes what
+//! clusterdeck put on them (see [`teardown`]) and nothing else.
 
 mod preflight;
+mod teardown;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +25,33 @@ pub struct SshBackend;
 
 const HOSTS: &str = "hosts";
 const KIND: &str = "ssh";
+/// The journalled resource of a node: what clusterdeck puts on its machine
+/// (the node's directory, the processes its commands start), keyed by node
+/// name, its id the host as the group lists it.
+pub const NODE_FILES: &str = "ssh-node";
+const DEFAULT_REMOTE_DIR: &str = ".clusterdeck";
+/// Machines torn down at once (the engine's `-j` default).
+const TEARDOWN_PARALLEL: usize = 32;
+
+fn remote_dir(options: &std::collections::BTreeMap<String, Value>) -> &str {
+    options
+        .get("remote_dir")
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_REMOTE_DIR)
+}
+
+/// A node as `destroy_resource` knows it: by its key and host.
+fn journalled_node(key: &str, host: &str) -> Node {
+    Node {
+        id: host.to_owned(),
+        name: key.to_owned(),
+        group: String::new(),
+        index: 0,
+        roles: Vec::new(),
+        addresses: Vec::new(),
+        state: NodeState::Running,
+    }
+}
 
 /// Settings from the backend options (defaults already filled in).
 pub fn settings(
@@ -156,7 +185,8 @@ impl Backend for SshBackend {
             kind: KIND.to_owned(),
             capabilities: Capabilities {
                 create: false,
-                destroy: false,
+                // What clusterdeck put on the machines, never the machines.
+                destroy: true,
                 install_from_path: true,
                 // Fetched by clusterdeck, then uploaded like a path installer.
                 install_from_url: true,
@@ -237,7 +267,8 @@ impl Backend for SshBackend {
         }
     }
 
-    /// Adopts the group's hosts: nothing is created, so nothing is journalled.
+    /// Adopts the group's hosts. No machine is created, but each node is
+    /// journalled: what clusterdeck will put on it is for `destroy` to remove.
     async fn create_group(&self, ctx: &BackendContext, group: &GroupRequest) -> Vec<NodeOutcome> {
         let hosts = hosts(&group.options).unwrap_or_default();
         let settings = settings(&ctx.options);
@@ -256,6 +287,9 @@ impl Backend for SshBackend {
                             ))
                         })?;
                     let target = settings.endpoint(host).map_err(BackendError::invalid)?;
+                    let resource = ResourceRef::node(NODE_FILES, &request.name);
+                    ctx.journal.intent(&resource)?;
+                    ctx.journal.created(&resource, host)?;
                     Ok(Node {
                         id: host.clone(),
                         name: request.name.clone(),
@@ -274,19 +308,19 @@ impl Backend for SshBackend {
             .collect()
     }
 
-    async fn destroy_nodes(&self, _ctx: &BackendContext, nodes: &[Node]) -> NodeResults {
-        nodes
-            .iter()
-            .map(|node| {
-                (
-                    node.name.clone(),
-                    Err(BackendError::unsupported(
-                        KIND,
-                        "destroy machines (it only forgets them on `destroy`)",
-                    )),
-                )
-            })
-            .collect()
+    /// Stops the node's labelled processes and removes its directory,
+    /// [`TEARDOWN_PARALLEL`] nodes at a time; the machines stay.
+    async fn destroy_nodes(&self, ctx: &BackendContext, nodes: &[Node]) -> NodeResults {
+        let mut results = Vec::with_capacity(nodes.len());
+        for chunk in nodes.chunks(TEARDOWN_PARALLEL) {
+            results.extend(
+                futures::future::join_all(chunk.iter().map(|node| async move {
+                    (node.name.clone(), self.tear_down(ctx, node).await)
+                }))
+                .await,
+            );
+        }
+        results
     }
 
     async fn power(
@@ -314,27 +348,35 @@ impl Backend for SshBackend {
             .collect()
     }
 
-    /// Nothing is ever journalled by this backend, so nothing is left to remove.
+    /// A journalled node the record does not list (an interrupted `up`):
+    /// torn down like any node. Without an id it was never adopted, so
+    /// nothing was put on its machine.
     async fn destroy_resource(
         &self,
-        _ctx: &BackendContext,
+        ctx: &BackendContext,
         resource: &ResourceRef,
-        _id: Option<&str>,
+        id: Option<&str>,
     ) -> Result<(), BackendError> {
-        Err(BackendError::not_found(format!(
-            "the ssh backend creates no {:?} resources",
-            resource.kind
-        )))
+        match id {
+            Some(host) if resource.kind == NODE_FILES => {
+                self.tear_down(ctx, &journalled_node(&resource.key, host))
+                    .await
+            }
+            _ => Err(BackendError::not_found(format!(
+                "nothing was put on a machine for {} {:?}",
+                resource.kind, resource.key
+            ))),
+        }
     }
 
     async fn endpoint(&self, ctx: &BackendContext, node: &Node) -> Result<Endpoint, BackendError> {
         let settings = settings(&ctx.options).map_err(BackendError::invalid)?;
         let target = settings.endpoint(&node.id).map_err(BackendError::invalid)?;
-        let base = ctx
-            .options
-            .get("remote_dir")
-            .and_then(Value::as_str)
-            .unwrap_or(".clusterdeck");
+        let base = remote_dir(&ctx.options);
+        let mut env = std::collections::BTreeMap::new();
+        if !ctx.uid().is_empty() {
+            env.insert("CLUSTERDECK_CLUSTER_UID".to_owned(), ctx.uid().to_owned());
+        }
         Ok(Endpoint::Ssh {
             host: target.host,
             port: target.port,
@@ -345,7 +387,17 @@ impl Backend for SshBackend {
             host_key_policy: settings.host_key_policy,
             use_agent: settings.use_agent,
             connect_timeout_ms: u64::try_from(settings.connect_timeout.as_millis()).ok(),
+            env,
         })
+    }
+}
+
+impl SshBackend {
+    async fn tear_down(&self, ctx: &BackendContext, node: &Node) -> Result<(), BackendError> {
+        let teardown =
+            teardown::Teardown::new(ctx.uid(), &node.name, remote_dir(&ctx.options), ctx.name())?;
+        let endpoint = self.endpoint(ctx, node).await?;
+        teardown.run(&endpoint, &ctx.cancel).await
     }
 }
 
@@ -360,14 +412,23 @@ mod tests {
     use crate::backend::{BackendContext, Journal, ProgressReporter};
     use crate::model::{ClusterRef, GroupRequest, NodeRequest};
 
-    struct NoJournal;
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<String>>);
 
-    impl Journal for NoJournal {
+    impl Journal for Recorded {
         fn intent(&self, resource: &ResourceRef) -> Result<(), BackendError> {
-            panic!("the ssh backend journals nothing, yet announced {resource:?}");
+            self.0
+                .lock()
+                .expect("lock")
+                .push(format!("intent {} {}", resource.kind, resource.key));
+            Ok(())
         }
-        fn created(&self, resource: &ResourceRef, _id: &str) -> Result<(), BackendError> {
-            panic!("the ssh backend journals nothing, yet created {resource:?}");
+        fn created(&self, resource: &ResourceRef, id: &str) -> Result<(), BackendError> {
+            self.0
+                .lock()
+                .expect("lock")
+                .push(format!("created {} {} {id}", resource.kind, resource.key));
+            Ok(())
         }
         fn destroyed(&self, _resource: &ResourceRef) -> Result<(), BackendError> {
             Ok(())
@@ -383,11 +444,12 @@ mod tests {
             ("use_agent".to_owned(), json!(false)),
             ("remote_dir".to_owned(), json!("cd")),
         ]);
+        let journal = Arc::new(Recorded::default());
         let ctx = BackendContext {
             cluster: ClusterRef::new("web", "web-1"),
             state_dir: std::path::PathBuf::from("/nonexistent"),
             options,
-            journal: Arc::new(NoJournal),
+            journal: journal.clone(),
             progress: ProgressReporter::silent(),
             cancel: CancellationToken::new(),
         };
@@ -419,6 +481,15 @@ mod tests {
             missing.message.contains("lists no host for node h-3"),
             "{missing:?}"
         );
+        assert_eq!(
+            *journal.0.lock().expect("lock"),
+            [
+                "intent ssh-node h-1",
+                "created ssh-node h-1 ops@10.0.0.5:2222",
+                "intent ssh-node h-2",
+                "created ssh-node h-2 10.0.0.6",
+            ]
+        );
 
         let endpoint = SshBackend.endpoint(&ctx, &node).await.expect("endpoint");
         assert_eq!(
@@ -433,6 +504,7 @@ mod tests {
                 host_key_policy: HostKeyPolicy::Strict,
                 use_agent: false,
                 connect_timeout_ms: Some(10_000),
+                env: BTreeMap::from([("CLUSTERDECK_CLUSTER_UID".to_owned(), "web-1".to_owned())]),
             }
         );
         let stop = SshBackend
