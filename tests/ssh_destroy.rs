@@ -260,3 +260,37 @@ fn a_machine_that_is_down_keeps_the_cluster_and_a_later_destroy_finishes() {
     assert!(!dirs[1].exists());
     assert!(!fleet.dir.path().join("state/clusters").join(name).exists());
 }
+
+#[test]
+fn an_ssh_cluster_recorded_without_a_journal_is_still_torn_down() {
+    let test = "an_ssh_cluster_recorded_without_a_journal_is_still_torn_down";
+    let Some(fleet) = fleet(test, 1) else {
+        return;
+    };
+    let name = "sshunjournalled";
+    let (uid, dirs) = up(&fleet, name, "");
+    // As recorded by a build whose ssh backend journalled nothing.
+    let ledger = fleet
+        .dir
+        .path()
+        .join("state/clusters")
+        .join(name)
+        .join("ledger.jsonl");
+    std::fs::write(&ledger, "").expect("empty the ledger");
+    let destroy = deck(&fleet, &["-o", "json", "destroy", name]);
+    assert!(
+        destroy.status.success(),
+        "{}\n{}",
+        text(&destroy.stderr),
+        text(&destroy.stdout)
+    );
+    assert!(
+        text(&destroy.stdout).contains("\"event\":\"node_destroyed\""),
+        "{}",
+        text(&destroy.stdout)
+    );
+    assert_eq!(labelled(&uid, None), Vec::<u32>::new(), "daemons stopped");
+    for dir in &dirs {
+        assert!(!dir.exists(), "{} removed", dir.display());
+    }
+}

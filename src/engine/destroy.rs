@@ -8,7 +8,8 @@ use super::{Engine, EngineError, OperationReport};
 use crate::backend::{Backend, BackendContext};
 use crate::model::{Node, NodeFailure, NodeState, OperationKind, Outcome, ResourceScope, Summary};
 use crate::state::{
-    ClusterIdentity, ClusterRecord, ClusterStatus, LockMode, OutstandingResource, StateError,
+    ClusterIdentity, ClusterRecord, ClusterStatus, Ledger, LockMode, OutstandingResource,
+    StateError,
 };
 
 impl Engine {
@@ -212,9 +213,35 @@ impl Engine {
         summary: &mut Summary,
     ) -> Result<Vec<String>, EngineError> {
         let outstanding = self.store.outstanding(ctx.name())?;
-        let outcome = self
+        let never_journalled = self.never_journalled(ctx.name(), nodes)?;
+        let mut outcome = self
             .destroy_in_waves(backend, ctx, nodes, outstanding)
             .await;
+        // Nodes recorded by a backend that journalled nothing for them (an
+        // ssh cluster recorded before its nodes were journalled): the
+        // backend still tears down what it put on them.
+        if !never_journalled.is_empty() {
+            let targets = never_journalled
+                .into_iter()
+                .map(|node| (unjournalled(&node), node))
+                .collect();
+            for (resource, result) in self.destroy_nodes_retrying(backend, ctx, targets).await {
+                match result {
+                    Ok(()) => {}
+                    Err(err) if err.is_not_found() => {}
+                    Err(err) => {
+                        summary
+                            .failures
+                            .push(failure(&resource.resource.key, err.to_string()));
+                        continue;
+                    }
+                }
+                self.events.emit(super::EventKind::NodeDestroyed {
+                    node: resource.resource.key.clone(),
+                });
+                outcome.nodes_gone.push(resource.resource.key);
+            }
+        }
         self.report_leftovers(&outcome, summary);
         // Without a uid (state from before identities were kept) there is no
         // label to look for; and while journalled resources remain, strays
@@ -295,6 +322,26 @@ fn unjournalled(node: &Node) -> OutstandingResource {
     OutstandingResource {
         resource: crate::model::ResourceRef::node("node", &node.name),
         id: Some(node.id.clone()),
+    }
+}
+
+impl Engine {
+    /// The recorded, existing nodes the journal never mentions.
+    fn never_journalled(&self, cluster: &str, nodes: &[Node]) -> Result<Vec<Node>, EngineError> {
+        let entries = Ledger::entries(&self.store.ledger_path(cluster)?)?;
+        let mentioned: std::collections::HashSet<&str> = entries
+            .iter()
+            .map(|entry| match &entry.scope {
+                Some(ResourceScope::Node { node }) => node.as_str(),
+                _ => entry.key.as_str(),
+            })
+            .collect();
+        Ok(nodes
+            .iter()
+            .filter(|node| node.state != NodeState::Destroyed && !node.id.is_empty())
+            .filter(|node| !mentioned.contains(node.name.as_str()))
+            .cloned()
+            .collect())
     }
 }
 
