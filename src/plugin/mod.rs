@@ -27,3 +27,6 @@ use crate::backend::Registry;
 pub fn registry() -> Registry {
     Registry::builtin().resolving_with(Arc::new(PluginResolver))
 }
+
+#[cfg(test)]
+mod tests;
