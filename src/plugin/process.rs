@@ -201,10 +201,7 @@ async fn serve(mut child: Child, mut commands: mpsc::UnboundedReceiver<Command>)
             },
             line = stderr.next_line(), if stderr_open => match line {
                 Ok(Some(line)) => {
-                    if tail.len() == STDERR_TAIL {
-                        tail.pop_front();
-                    }
-                    tail.push_back(line.clone());
+                    keep(&mut tail, line.clone());
                     if let Some(call) = pending.values().next() {
                         let _ = call.events.send(CallEvent::Log(line));
                     }
@@ -215,6 +212,16 @@ async fn serve(mut child: Child, mut commands: mpsc::UnboundedReceiver<Command>)
     };
     let _ = child.start_kill();
     let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+    // What it wrote to stderr before it ended explains the end best; the
+    // pipe may still hold it when stdout's end was seen first.
+    if stderr_open {
+        let drain = async {
+            while let Ok(Some(line)) = stderr.next_line().await {
+                keep(&mut tail, line);
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
+    }
     let reason = match tail.back() {
         Some(last) => format!("{reason} (last stderr line: {})", rpc::excerpt(last)),
         None => reason,
@@ -229,6 +236,13 @@ async fn serve(mut child: Child, mut commands: mpsc::UnboundedReceiver<Command>)
         }
     }
     reason
+}
+
+fn keep(tail: &mut VecDeque<String>, line: String) {
+    if tail.len() == STDERR_TAIL {
+        tail.pop_front();
+    }
+    tail.push_back(line);
 }
 
 /// The call a message of the plugin belongs to: the one its
