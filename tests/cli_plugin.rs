@@ -25,7 +25,9 @@ fn plugin_path() -> String {
 
 fn run(deck: &Deck, args: &[&str], fault: Option<&str>) -> Output {
     let mut command = deck.command(args);
-    command.env("PATH", plugin_path());
+    command
+        .env("PATH", plugin_path())
+        .env("CLUSTERDECK_PLUGIN_SILENCE_MS", "1000");
     match fault {
         Some(fault) => command.env("CLUSTERDECK_DIRS_FAULT", fault),
         None => command.env_remove("CLUSTERDECK_DIRS_FAULT"),
@@ -159,6 +161,60 @@ fn a_plugin_writing_garbage_fails_up_and_destroy_leaves_nothing() {
         "garbage-in-create",
         "plugin dirs failed during create_group: wrote a line that is not a JSON-RPC message: not JSON",
         0,
+    );
+}
+
+#[test]
+fn a_silent_plugin_times_out_is_killed_and_destroy_removes_what_it_journalled() {
+    failing_up_then_destroy(
+        "hang-in-create",
+        "plugin dirs timed out during create_group: no answer and no notification for 1 s",
+        1,
+    );
+}
+
+#[test]
+fn a_plugin_of_another_protocol_version_is_refused_by_name() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let plugin = dir.path().join("clusterdeck-plugin-future");
+    std::fs::write(
+        &plugin,
+        r#"#!/usr/bin/env python3
+import json, sys
+for line in iter(sys.stdin.readline, ''):
+    m = json.loads(line)
+    hello = {'protocol_version': 2, 'name': 'future', 'kinds': ['backend']}
+    print(json.dumps({'jsonrpc': '2.0', 'id': m['id'], 'result': hello}), flush=True)
+"#,
+    )
+    .expect("plugin");
+    let mut perms = std::fs::metadata(&plugin).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&plugin, perms).expect("chmod");
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "name: future\nbackend:\n  kind: future\nnode_groups:\n  - { name: a, count: 1, roles: [a] }\n",
+    )
+    .expect("spec");
+    let up = deck
+        .command(&["up", "--headless", &spec.display().to_string()])
+        .env(
+            "PATH",
+            format!("{}:{}", dir.path().display(), plugin_path()),
+        )
+        .output()
+        .expect("run");
+    assert_eq!(up.status.code(), Some(1));
+    let all = format!("{}{}", text(&up.stdout), text(&up.stderr));
+    assert!(
+        all.contains("plugin future speaks protocol version 2; clusterdeck speaks [1]"),
+        "{all}"
+    );
+    assert!(
+        !deck.state.path().join("clusters").join("future").exists(),
+        "nothing was made"
     );
 }
 
