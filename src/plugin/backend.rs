@@ -3,7 +3,9 @@
 //! docs/backend-contract.md. The plugin's journal entries, progress and log
 //! lines reach the engine through the call's context.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -11,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::client::{CallHandler, NoContext, PluginClient};
 use super::error::PluginError;
+use super::handshake::initialize;
 use super::rpc::{INTERNAL_ERROR, INVALID_PARAMS, RpcError};
 use crate::backend::{
     Backend, BackendContext, BackendError, BackendInfo, Endpoint, GcContext, GroupRequest,
@@ -20,19 +23,43 @@ use crate::backend::{
 use crate::model::{BackendFailure, Node, ValidatorOutcome};
 use crate::spec::ClusterSpec;
 
-/// A backend plugin, started and initialized, with the info it gave.
+/// A backend plugin, started and initialized, with the info it gave. A
+/// plugin that died (crashed, broke the protocol, timed out) is started
+/// afresh for the next call, so `destroy` can still clean up after it in the
+/// same session.
 pub struct ExternalBackend {
-    client: Arc<PluginClient>,
+    name: String,
+    path: PathBuf,
+    silence: Duration,
+    client: tokio::sync::Mutex<Arc<PluginClient>>,
     info: BackendInfo,
 }
 
 impl ExternalBackend {
-    pub fn new(client: Arc<PluginClient>, info: BackendInfo) -> Self {
-        Self { client, info }
+    pub fn new(client: Arc<PluginClient>, path: &Path, info: BackendInfo) -> Self {
+        Self {
+            name: client.name().to_owned(),
+            path: path.to_path_buf(),
+            silence: client.silence(),
+            client: tokio::sync::Mutex::new(client),
+            info,
+        }
     }
 
     fn name(&self) -> &str {
-        self.client.name()
+        &self.name
+    }
+
+    /// The running plugin, restarted (and initialized again) if it died.
+    async fn client(&self) -> Result<Arc<PluginClient>, PluginError> {
+        let mut current = self.client.lock().await;
+        if current.is_running() {
+            return Ok(Arc::clone(&current));
+        }
+        let fresh = Arc::new(PluginClient::start(&self.name, &self.path, self.silence)?);
+        initialize(&fresh, "backend").await?;
+        *current = Arc::clone(&fresh);
+        Ok(fresh)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -41,17 +68,18 @@ impl ExternalBackend {
         params: Value,
         ctx: Option<&BackendContext>,
     ) -> Result<T, PluginError> {
+        let client = self.client().await?;
         let result = match ctx {
             Some(ctx) => {
                 let handler = ContextHandler {
                     plugin: self.name(),
                     ctx,
                 };
-                self.client
+                client
                     .call(method, params, &handler, Some(&ctx.cancel))
                     .await?
             }
-            None => self.client.call(method, params, &NoContext, None).await?,
+            None => client.call(method, params, &NoContext, None).await?,
         };
         serde_json::from_value(result).map_err(|err| PluginError::Shape {
             plugin: self.name().to_owned(),

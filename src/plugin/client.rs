@@ -87,6 +87,20 @@ impl PluginClient {
         &self.name
     }
 
+    pub fn silence(&self) -> Duration {
+        self.silence
+    }
+
+    /// False once the plugin died or was killed.
+    pub fn is_running(&self) -> bool {
+        !self.commands.is_closed()
+            && self
+                .death
+                .lock()
+                .map(|death| death.is_none())
+                .unwrap_or(false)
+    }
+
     /// Calls `method`; returns its result or a typed error naming the
     /// plugin, the method and what was wrong. A broken or silent plugin is
     /// killed.
@@ -155,9 +169,12 @@ impl PluginClient {
                 () = tokio::time::sleep(self.silence) => {
                     forget.armed = false;
                     let seconds = self.silence.as_secs();
-                    let _ = self.commands.send(Command::Kill {
-                        reason: format!("killed after {method} was silent for {seconds} s"),
-                    });
+                    let reason = format!("killed after {method} was silent for {seconds} s");
+                    // Gone from now on, even before the host thread kills it.
+                    if let Ok(mut death) = self.death.lock() {
+                        death.get_or_insert_with(|| reason.clone());
+                    }
+                    let _ = self.commands.send(Command::Kill { reason });
                     return Err(PluginError::Timeout {
                         plugin: self.name.clone(),
                         method: method.to_owned(),

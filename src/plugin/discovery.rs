@@ -95,7 +95,7 @@ pub fn launch(name: &str, path: &Path, silence: Duration) -> Result<ExternalBack
             detail: format!("its info names the backend {:?}, not {name:?}", info.kind),
         });
     }
-    Ok(ExternalBackend::new(client, info))
+    Ok(ExternalBackend::new(client, path, info))
 }
 
 /// Resolves unknown backend kinds through plugin discovery.

@@ -104,10 +104,7 @@ pub(super) fn spawn_host(
                 match child {
                     Ok(child) => {
                         let _ = started.send(Ok(()));
-                        let reason = serve(child, commands).await;
-                        if let Ok(mut slot) = death.lock() {
-                            *slot = Some(reason);
-                        }
+                        serve(child, commands, &death).await;
                     }
                     Err(err) => {
                         let _ = started.send(Err(err.to_string()));
@@ -119,12 +116,21 @@ pub(super) fn spawn_host(
         .map_err(|err| format!("cannot start a thread for it: {err}"))
 }
 
-/// Serves the plugin until it breaks or the host lets go; returns why it ended.
-async fn serve(mut child: Child, mut commands: mpsc::UnboundedReceiver<Command>) -> String {
+/// Serves the plugin until it breaks or the host lets go; `death` gets why
+/// it ended before any caller hears of it, so a caller that sees the error
+/// also sees the plugin as gone.
+async fn serve(
+    mut child: Child,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    death: &Mutex<Option<String>>,
+) {
     let (Some(mut stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
-        return "its pipes could not be opened".to_owned();
+        if let Ok(mut slot) = death.lock() {
+            *slot = Some("its pipes could not be opened".to_owned());
+        }
+        return;
     };
     let mut stdout = BufReader::new(stdout).lines();
     let mut stderr = BufReader::new(stderr).lines();
@@ -226,16 +232,18 @@ async fn serve(mut child: Child, mut commands: mpsc::UnboundedReceiver<Command>)
         Some(last) => format!("{reason} (last stderr line: {})", rpc::excerpt(last)),
         None => reason,
     };
+    if let Ok(mut slot) = death.lock() {
+        *slot = Some(reason.clone());
+    }
+    commands.close();
     for (_, call) in std::mem::take(&mut pending) {
         let _ = call.done.send(Err(reason.clone()));
     }
-    commands.close();
     while let Ok(command) = commands.try_recv() {
         if let Command::Call { done, .. } = command {
             let _ = done.send(Err(reason.clone()));
         }
     }
-    reason
 }
 
 fn keep(tail: &mut VecDeque<String>, line: String) {

@@ -253,3 +253,38 @@ fn the_example_plugin_launches_with_its_info() {
     assert!(backend.capabilities().gc && backend.capabilities().create);
     assert_eq!(backend.option_schema()[0].name, "root");
 }
+
+#[tokio::test]
+async fn a_dead_plugin_is_started_afresh_for_the_next_call() {
+    use crate::backend::{Backend, GcContext};
+    // The first process dies on its first list_labelled; the next one answers.
+    let dir = tempfile::tempdir().expect("dir");
+    let marker = dir.path().join("died-once");
+    let body = format!(
+        "import os\n\
+         while True:\n    m = read()\n    if m is None: break\n\
+         \x20   if m['method'] == 'initialize': send({{'id': m['id'], 'result': {{'protocol_version': 1, 'name': 'fake', 'kinds': ['backend']}}}})\n\
+         \x20   elif m['method'] == 'info': send({{'id': m['id'], 'result': {{'kind': 'fake', 'capabilities': {{'create': False, 'destroy': False, 'install_from_path': True, 'install_from_url': False, 'scale': False, 'stop_start': False, 'gc': True, 'url_fetch': 'host'}}, 'cluster_options': []}}}})\n\
+         \x20   elif not os.path.exists({marker:?}): open({marker:?}, 'w').close(); sys.exit(4)\n\
+         \x20   else: send({{'id': m['id'], 'result': []}})",
+        marker = marker.display().to_string()
+    );
+    let path = fake(&dir, &body);
+    let backend = std::thread::spawn(move || launch("fake", &path, Duration::from_secs(10)))
+        .join()
+        .expect("thread")
+        .expect("launches");
+    let ctx = GcContext {
+        state_root: dir.path().to_path_buf(),
+        options: Default::default(),
+        cancel: CancellationToken::new(),
+    };
+    let first = backend.list_labelled(&ctx).await;
+    assert!(
+        first
+            .as_ref()
+            .is_err_and(|err| err.to_string().contains("exited (exit status: 4)")),
+        "{first:?}"
+    );
+    assert_eq!(backend.list_labelled(&ctx).await, Ok(Vec::new()));
+}
