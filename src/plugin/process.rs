@@ -124,7 +124,7 @@ async fn serve(
     mut commands: mpsc::UnboundedReceiver<Command>,
     death: &Mutex<Option<String>>,
 ) {
-    let (Some(mut stdin), Some(stdout), Some(stderr)) =
+    let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
         if let Ok(mut slot) = death.lock() {
@@ -132,6 +132,9 @@ async fn serve(
         }
         return;
     };
+    // Writing has a task of its own: a plugin that stops reading its stdin
+    // must not stop the host reading its answers or killing it.
+    let (lines_tx, mut write_failed) = writer(stdin);
     let mut stdout = BufReader::new(stdout).lines();
     let mut stderr = BufReader::new(stderr).lines();
     let mut stderr_open = true;
@@ -151,19 +154,13 @@ async fn serve(
                 }
                 Some(Command::Call { id, method, params, events, done }) => {
                     pending.insert(id, Pending { events, done });
-                    if let Err(err) = write_line(&mut stdin, &rpc::request_line(id, &method, &params)).await {
-                        break format!("cannot write to it: {err}");
-                    }
+                    let _ = lines_tx.send(rpc::request_line(id, &method, &params));
                 }
                 Some(Command::Notify { method, params }) => {
-                    if let Err(err) = write_line(&mut stdin, &rpc::notification_line(&method, &params)).await {
-                        break format!("cannot write to it: {err}");
-                    }
+                    let _ = lines_tx.send(rpc::notification_line(&method, &params));
                 }
                 Some(Command::Respond { id, result }) => {
-                    if let Err(err) = write_line(&mut stdin, &rpc::response_line(&id, &result)).await {
-                        break format!("cannot write to it: {err}");
-                    }
+                    let _ = lines_tx.send(rpc::response_line(&id, &result));
                 }
             },
             line = stdout.next_line() => match line {
@@ -196,15 +193,14 @@ async fn serve(
                                 message: "no call of the host is in flight to take this request".to_owned(),
                                 data: None,
                             });
-                            if let Err(err) = write_line(&mut stdin, &rpc::response_line(&id, &answer)).await {
-                                break format!("cannot write to it: {err}");
-                            }
+                            let _ = lines_tx.send(rpc::response_line(&id, &answer));
                         }
                     }
                 },
                 Ok(None) => break exited(&mut child).await,
                 Err(err) => break format!("its output is unreadable: {err}"),
             },
+            Some(err) = write_failed.recv() => break format!("cannot write to it: {err}"),
             line = stderr.next_line(), if stderr_open => match line {
                 Ok(Some(line)) => {
                     keep(&mut tail, line.clone());
@@ -268,6 +264,27 @@ async fn exited(child: &mut Child) -> String {
         Ok(Ok(status)) => format!("exited ({status}) without answering"),
         _ => "closed its output without answering".to_owned(),
     }
+}
+
+/// Writes lines to the plugin's stdin in order; the first failure is
+/// reported once and ends the task.
+fn writer(
+    mut stdin: ChildStdin,
+) -> (
+    mpsc::UnboundedSender<String>,
+    mpsc::UnboundedReceiver<std::io::Error>,
+) {
+    let (lines_tx, mut lines) = mpsc::unbounded_channel::<String>();
+    let (failed_tx, failed) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(line) = lines.recv().await {
+            if let Err(err) = write_line(&mut stdin, &line).await {
+                let _ = failed_tx.send(err);
+                return;
+            }
+        }
+    });
+    (lines_tx, failed)
 }
 
 async fn write_line(stdin: &mut ChildStdin, line: &str) -> std::io::Result<()> {

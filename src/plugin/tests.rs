@@ -288,3 +288,26 @@ async fn a_dead_plugin_is_started_afresh_for_the_next_call() {
     );
     assert_eq!(backend.list_labelled(&ctx).await, Ok(Vec::new()));
 }
+
+#[tokio::test]
+async fn a_plugin_that_stops_reading_is_still_timed_out_and_killed() {
+    // Never reads: a request bigger than the pipe's buffer cannot be written.
+    let (_dir, client) = start("time.sleep(60)", Duration::from_millis(300));
+    let big = json!("x".repeat(1 << 20));
+    let stuck = client.call("create_group", big, &NoContext, None).await;
+    assert!(
+        matches!(stuck, Err(PluginError::Timeout { .. })),
+        "{stuck:?}"
+    );
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.call("info", Value::Null, &NoContext, None),
+    )
+    .await
+    .expect("the host is not stuck writing");
+    assert!(
+        matches!(&next, Err(PluginError::Broken { detail, .. }) if detail.contains("silent")),
+        "{next:?}"
+    );
+    assert!(!client.is_running());
+}
