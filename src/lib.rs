@@ -6,6 +6,7 @@ pub mod checks;
 pub mod engine;
 pub mod headless;
 pub mod model;
+pub mod plugin;
 pub mod spec;
 pub mod state;
 pub mod text;

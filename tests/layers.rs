@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["spec"],
     &["state", "transport"],
     &["backend"],
-    &["checks"],
+    &["checks", "plugin"],
     &["engine"],
     &["headless"],
     &["tui"],

@@ -20,7 +20,7 @@ pub use context::{
 };
 pub use error::BackendError;
 pub use options::{OptionProblem, OptionProblems, resolve_options};
-pub use registry::Registry;
+pub use registry::{BackendResolver, Registry};
 
 pub use crate::model::{
     BackendInfo, Capabilities, Endpoint, GroupRequest, LabelledResource, NodeOutcome, OptionSpec,

@@ -146,7 +146,7 @@ impl Engine {
         }
         let mut orphans = Vec::new();
         for kind in self.registry.kinds() {
-            let Ok(backend) = self.backend(kind) else {
+            let Ok(backend) = self.backend(&kind) else {
                 continue;
             };
             if !backend.capabilities().gc {

@@ -89,7 +89,7 @@ impl Engine {
             events,
             cancel,
             parallel: DEFAULT_PARALLEL,
-            registry: Registry::builtin(),
+            registry: crate::plugin::registry(),
             retry: RetryPolicy::default(),
         }
     }

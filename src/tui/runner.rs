@@ -30,7 +30,7 @@ impl Runner {
     pub fn new(store: StateStore, parallel: usize, messages: Sender<Msg>) -> Self {
         Self {
             store,
-            registry: Registry::builtin(),
+            registry: crate::plugin::registry(),
             parallel,
             messages,
             cancel: None,

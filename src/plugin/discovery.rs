@@ -1,0 +1,113 @@
+//! Finding a backend plugin by name: an executable `clusterdeck-plugin-<name>`
+//! in `$XDG_DATA_HOME/clusterdeck/plugins/` (or
+//! `~/.local/share/clusterdeck/plugins/`), else on `PATH`. Found plugins are
+//! started once per process, initialized, and kept.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::backend::{ExternalBackend, fetch_info};
+use super::client::PluginClient;
+use super::error::PluginError;
+use super::handshake::initialize;
+use crate::backend::{Backend, BackendResolver};
+
+/// The executable name of a plugin.
+pub const PREFIX: &str = "clusterdeck-plugin-";
+/// Overrides the silence timeout of every call, in milliseconds.
+pub const SILENCE_ENV: &str = "CLUSTERDECK_PLUGIN_SILENCE_MS";
+pub const DEFAULT_SILENCE: Duration = Duration::from_secs(60);
+
+/// The plugins directory under the XDG data dir.
+pub fn plugins_dir() -> Option<PathBuf> {
+    let data = match std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".local/share"),
+    };
+    Some(data.join("clusterdeck/plugins"))
+}
+
+/// Where the plugin called `name` is, if anywhere.
+pub fn find(name: &str) -> Option<PathBuf> {
+    // A name is a plain word, never a path.
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return None;
+    }
+    let file = format!("{PREFIX}{name}");
+    let path_dirs = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    plugins_dir()
+        .into_iter()
+        .chain(path_dirs)
+        .map(|dir| dir.join(&file))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+fn silence() -> Duration {
+    std::env::var(SILENCE_ENV)
+        .ok()
+        .and_then(|millis| millis.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_SILENCE)
+}
+
+/// Starts the plugin at `path` and runs the handshake and `info`. Blocks
+/// the calling thread (on a thread of its own, so it works inside or
+/// outside a runtime) until the plugin answered or the silence timeout.
+pub fn launch(name: &str, path: &Path, silence: Duration) -> Result<ExternalBackend, PluginError> {
+    let client = Arc::new(PluginClient::start(name, path, silence)?);
+    let handshake = {
+        let client = Arc::clone(&client);
+        let name = name.to_owned();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|err| PluginError::Handshake {
+                    plugin: name.clone(),
+                    detail: format!("cannot start a runtime: {err}"),
+                })?;
+            runtime.block_on(async {
+                initialize(&client, "backend").await?;
+                fetch_info(&client).await
+            })
+        })
+    };
+    let info = handshake.join().map_err(|_| PluginError::Handshake {
+        plugin: name.to_owned(),
+        detail: "the handshake thread panicked".to_owned(),
+    })??;
+    if info.kind != name {
+        return Err(PluginError::Handshake {
+            plugin: name.to_owned(),
+            detail: format!("its info names the backend {:?}, not {name:?}", info.kind),
+        });
+    }
+    Ok(ExternalBackend::new(client, path, info))
+}
+
+/// Resolves unknown backend kinds through plugin discovery.
+pub struct PluginResolver;
+
+impl BackendResolver for PluginResolver {
+    fn resolve(&self, kind: &str) -> Option<Result<Arc<dyn Backend>, String>> {
+        let path = find(kind)?;
+        Some(
+            launch(kind, &path, silence())
+                .map(|backend| Arc::new(backend) as Arc<dyn Backend>)
+                .map_err(|err| err.to_string()),
+        )
+    }
+}
