@@ -35,6 +35,7 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut command, "clusterdeck", &mut std::io::stdout());
             Ok(())
         }
+        Command::Plugins => super::plugins::list(json),
         Command::List => {
             let (engine, _events) = engine(store()?, cli.parallel, CancellationToken::new());
             views::list(&engine, json)

@@ -2,6 +2,7 @@
 
 mod commands;
 mod failure;
+mod plugins;
 mod views;
 
 use std::path::PathBuf;
@@ -53,6 +54,7 @@ impl Cli {
                     | Command::List
                     | Command::Completions { .. }
                     | Command::Doctor { .. }
+                    | Command::Plugins
             )
         )
     }
@@ -181,6 +183,11 @@ pub enum Command {
         /// A cluster spec (YAML) whose backend and validators to check too
         spec: Option<PathBuf>,
     },
+    /// List the backend plugins found: name, version, kinds, capabilities, path
+    #[command(
+        after_help = "Plugins are the executables clusterdeck-plugin-<name> in $XDG_DATA_HOME/clusterdeck/plugins/ (default ~/.local/share/clusterdeck/plugins/), then on PATH; the first of a name wins, later ones are shown as shadowed. Each is started, asked `initialize` and `info`, and killed; one that fails is listed with its error. Exit status 0 unless the listing itself fails."
+    )]
+    Plugins,
     /// Print shell completions
     Completions {
         #[arg(value_enum)]

@@ -13,7 +13,7 @@ use super::failure::Failure;
 
 /// Writes a view; control characters inside its lines (from a spec or a
 /// recorded node) come out as visible escapes. JSON is escaped already.
-fn out(text: &str) {
+pub(super) fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
     for line in text.split_inclusive('\n') {
         let (body, end) = match line.strip_suffix('\n') {

@@ -55,6 +55,8 @@ pub struct PluginClient {
     next_id: AtomicU64,
     death: Arc<Mutex<Option<String>>>,
     silence: Duration,
+    /// The thread serving the plugin; it ends once the plugin is reaped.
+    host: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl PluginClient {
@@ -69,7 +71,7 @@ impl PluginClient {
             path: path.display().to_string(),
             reason,
         };
-        spawn_host(path, receiver, Arc::clone(&death), started).map_err(start_error)?;
+        let host = spawn_host(path, receiver, Arc::clone(&death), started).map_err(start_error)?;
         spawned
             .recv()
             .map_err(|_| start_error("its host thread ended".to_owned()))?
@@ -80,7 +82,21 @@ impl PluginClient {
             next_id: AtomicU64::new(1),
             death,
             silence,
+            host: Mutex::new(Some(host)),
         })
+    }
+
+    /// Kills the plugin and blocks until it is reaped, for callers that
+    /// must not leave it running after they return (a listing that exits
+    /// right away would otherwise race the host thread's kill).
+    pub fn stop(&self, reason: &str) {
+        let _ = self.commands.send(Command::Kill {
+            reason: reason.to_owned(),
+        });
+        let host = self.host.lock().ok().and_then(|mut host| host.take());
+        if let Some(host) = host {
+            let _ = host.join();
+        }
     }
 
     pub fn name(&self) -> &str {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use super::backend::{ExternalBackend, fetch_info};
 use super::client::PluginClient;
 use super::error::PluginError;
-use super::handshake::initialize;
-use crate::backend::{Backend, BackendResolver};
+use super::handshake::{PluginHello, initialize};
+use crate::backend::{Backend, BackendInfo, BackendResolver};
 
 /// The executable name of a plugin.
 pub const PREFIX: &str = "clusterdeck-plugin-";
@@ -32,30 +32,39 @@ pub fn plugins_dir() -> Option<PathBuf> {
 /// Where the plugin called `name` is, if anywhere.
 pub fn find(name: &str) -> Option<PathBuf> {
     // A name is a plain word, never a path.
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if !is_plugin_name(name) {
         return None;
     }
     let file = format!("{PREFIX}{name}");
-    let path_dirs = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default();
-    plugins_dir()
+    search_dirs()
         .into_iter()
-        .chain(path_dirs)
         .map(|dir| dir.join(&file))
         .find(|candidate| is_executable(candidate))
 }
 
-fn is_executable(path: &Path) -> bool {
+/// A name is a plain word, never a path.
+pub fn is_plugin_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Where plugins are looked for, in order: the plugins directory, then `PATH`.
+pub fn search_dirs() -> Vec<PathBuf> {
+    let path_dirs = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    plugins_dir().into_iter().chain(path_dirs).collect()
+}
+
+pub fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path)
         .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
-fn silence() -> Duration {
+/// The silence timeout of every call: `CLUSTERDECK_PLUGIN_SILENCE_MS` or the default.
+pub fn silence() -> Duration {
     std::env::var(SILENCE_ENV)
         .ok()
         .and_then(|millis| millis.parse().ok())
@@ -67,6 +76,21 @@ fn silence() -> Duration {
 /// the calling thread (on a thread of its own, so it works inside or
 /// outside a runtime) until the plugin answered or the silence timeout.
 pub fn launch(name: &str, path: &Path, silence: Duration) -> Result<ExternalBackend, PluginError> {
+    let greeted = greet(name, path, silence)?;
+    Ok(ExternalBackend::new(greeted.client, path, greeted.info))
+}
+
+/// A started plugin that answered `initialize` and `info`.
+pub struct Greeted {
+    pub client: Arc<PluginClient>,
+    pub hello: PluginHello,
+    pub info: BackendInfo,
+}
+
+/// Starts the plugin and runs the handshake and `info`, checking that its
+/// info names the backend `name`. A plugin that fails is killed (its
+/// client dropped).
+pub fn greet(name: &str, path: &Path, silence: Duration) -> Result<Greeted, PluginError> {
     let client = Arc::new(PluginClient::start(name, path, silence)?);
     let handshake = {
         let client = Arc::clone(&client);
@@ -80,22 +104,34 @@ pub fn launch(name: &str, path: &Path, silence: Duration) -> Result<ExternalBack
                     detail: format!("cannot start a runtime: {err}"),
                 })?;
             runtime.block_on(async {
-                initialize(&client, "backend").await?;
-                fetch_info(&client).await
+                let hello = initialize(&client, "backend").await?;
+                Ok::<_, PluginError>((hello, fetch_info(&client).await?))
             })
         })
     };
-    let info = handshake.join().map_err(|_| PluginError::Handshake {
+    let answered = handshake.join().map_err(|_| PluginError::Handshake {
         plugin: name.to_owned(),
         detail: "the handshake thread panicked".to_owned(),
-    })??;
+    });
+    let (hello, info) = match answered.and_then(|result| result) {
+        Ok(answers) => answers,
+        Err(err) => {
+            client.stop("its handshake failed");
+            return Err(err);
+        }
+    };
     if info.kind != name {
+        client.stop("its info names another backend");
         return Err(PluginError::Handshake {
             plugin: name.to_owned(),
             detail: format!("its info names the backend {:?}, not {name:?}", info.kind),
         });
     }
-    Ok(ExternalBackend::new(client, path, info))
+    Ok(Greeted {
+        client,
+        hello,
+        info,
+    })
 }
 
 /// Resolves unknown backend kinds through plugin discovery.

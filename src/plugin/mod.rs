@@ -8,6 +8,7 @@ mod client;
 mod discovery;
 mod error;
 mod handshake;
+mod listing;
 mod process;
 pub mod rpc;
 
@@ -16,10 +17,12 @@ use std::sync::Arc;
 pub use backend::{ExternalBackend, fetch_info};
 pub use client::{CANCEL, CallHandler, NoContext, PluginClient};
 pub use discovery::{
-    DEFAULT_SILENCE, PREFIX, PluginResolver, SILENCE_ENV, find, launch, plugins_dir,
+    DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, launch,
+    plugins_dir, silence,
 };
 pub use error::{APPLICATION_CODES, PluginError};
 pub use handshake::{PROTOCOL_VERSIONS, PluginHello, initialize};
+pub use listing::{FoundPlugin, PluginDescription, describe, discover, discover_in};
 
 use crate::backend::Registry;
 

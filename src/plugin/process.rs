@@ -73,13 +73,14 @@ const STDERR_TAIL: usize = 5;
 
 /// Spawns the plugin and serves its pipes on a thread of its own until every
 /// sender of `commands` is gone or the plugin breaks; `death` receives why
-/// it ended. `started` is told whether the spawn worked.
+/// it ended. `started` is told whether the spawn worked. The thread ends
+/// once the plugin is killed and reaped.
 pub(super) fn spawn_host(
     path: &Path,
     commands: mpsc::UnboundedReceiver<Command>,
     death: Arc<Mutex<Option<String>>>,
     started: std::sync::mpsc::Sender<Result<(), String>>,
-) -> Result<(), String> {
+) -> Result<std::thread::JoinHandle<()>, String> {
     let path = path.to_path_buf();
     std::thread::Builder::new()
         .name("clusterdeck-plugin".to_owned())
@@ -112,7 +113,6 @@ pub(super) fn spawn_host(
                 }
             });
         })
-        .map(|_| ())
         .map_err(|err| format!("cannot start a thread for it: {err}"))
 }
 
