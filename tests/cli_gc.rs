@@ -5,8 +5,19 @@ mod common;
 
 use common::{Deck, text};
 
+/// `gc --yes` removes every orphan on the machine, including one another
+/// test of this file is still looking at: the tests here take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn gc_lists_a_damaged_cluster_then_removes_it_with_yes() {
+    let _turn = one_at_a_time();
     let deck = Deck::new();
     let cluster = deck.state.path().join("clusters/broken");
     std::fs::create_dir_all(&cluster).expect("dir");
@@ -50,6 +61,7 @@ impl Drop for KillLabelled {
 
 #[test]
 fn a_cluster_whose_state_directory_was_deleted_is_found_by_its_labels_and_removed() {
+    let _turn = one_at_a_time();
     let lost = Deck::new();
     let up = lost.run(&["up", "examples/quickstart.yaml"]);
     assert!(up.status.success(), "{}", text(&up.stderr));
@@ -97,6 +109,7 @@ fn a_cluster_whose_state_directory_was_deleted_is_found_by_its_labels_and_remove
 
 #[test]
 fn gc_leaves_a_live_cluster_of_another_state_directory_alone() {
+    let _turn = one_at_a_time();
     let owner = Deck::new();
     let up = owner.run(&["up", "examples/quickstart.yaml"]);
     assert!(up.status.success(), "{}", text(&up.stderr));
