@@ -5,7 +5,7 @@
 
 use super::Engine;
 use super::exec::{fan_out, run_captured};
-use super::installer::{INSTALL_DIR, step_status};
+use super::installer::{INSTALL_DIR, command_outcome};
 use crate::backend::{Backend, BackendContext};
 use crate::model::{Node, NodeFailure, NodeState, StepStatus};
 use crate::spec::InstallSpec;
@@ -59,17 +59,7 @@ impl Engine {
                     &self.cancel,
                 )
                 .await;
-                match captured.status {
-                    Ok(status) if status.success() => Ok(()),
-                    Ok(status) if captured.last_line.is_empty() => {
-                        Err((step_status(status), status.describe()))
-                    }
-                    Ok(status) => Err((
-                        step_status(status),
-                        format!("{}: {}", status.describe(), captured.last_line),
-                    )),
-                    Err(error) => Err((StepStatus::Failed, error)),
-                }
+                command_outcome(&captured)
             };
             let result = self.step(&node.name, STEP, run).await;
             (node, result)

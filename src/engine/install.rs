@@ -11,7 +11,7 @@ use super::event::EventKind;
 use super::exec::{fan_out, run_captured};
 use super::installer::{
     CONFIG_FILE, FETCH_STEP, INSTALL_DIR, Installer, InstallerFile, MaterialError, StepError,
-    step_status,
+    command_outcome,
 };
 use super::up::elapsed_ms;
 use crate::backend::{Backend, BackendContext};
@@ -131,19 +131,7 @@ impl Engine {
                     &self.cancel,
                 )
                 .await;
-                match captured.status {
-                    Ok(status) if status.success() => Ok(()),
-                    Ok(status) => {
-                        let last = captured.last_line.as_str();
-                        let detail = if last.is_empty() {
-                            status.describe()
-                        } else {
-                            format!("{}: {last}", status.describe())
-                        };
-                        Err((step_status(status), detail))
-                    }
-                    Err(error) => Err((StepStatus::Failed, error)),
-                }
+                command_outcome(&captured)
             };
             self.step(&node.name, &step, run)
                 .await
