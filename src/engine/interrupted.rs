@@ -165,44 +165,9 @@ fn is_node_of_spec(record: &ClusterRecord, key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{node, record};
     use super::*;
-    use crate::model::Node;
-    use crate::state::{ClusterStatus, GroupSize, LedgerAction};
-
-    fn record(names: &[(&str, NodeState)]) -> ClusterRecord {
-        let spec: crate::spec::ClusterSpec = serde_json::from_value(serde_json::json!({
-            "name": "demo",
-            "backend": { "kind": "local", "options": {} },
-            "node_groups": [{ "name": "agents", "count": 3, "roles": [], "options": {} }],
-            "install": null,
-            "checks": { "validators": [], "debuggers": [] }
-        }))
-        .expect("spec");
-        ClusterRecord {
-            version: 1,
-            name: "demo".into(),
-            uid: "demo-1".into(),
-            groups: GroupSize::of_spec(&spec),
-            spec,
-            spec_path: String::new(),
-            status: ClusterStatus::Ready,
-            nodes: names
-                .iter()
-                .map(|(name, state)| Node {
-                    id: format!("/n/{name}"),
-                    name: (*name).into(),
-                    group: "agents".into(),
-                    index: 1,
-                    roles: vec![],
-                    addresses: vec![],
-                    state: *state,
-                })
-                .collect(),
-            created_at: String::new(),
-            updated_at: String::new(),
-            last_operation: None,
-        }
-    }
+    use crate::state::LedgerAction;
 
     fn entry(action: LedgerAction, key: &str) -> LedgerEntry {
         LedgerEntry {
@@ -217,12 +182,12 @@ mod tests {
 
     #[test]
     fn only_nodes_the_ledger_saw_destroyed_are_dropped() {
-        let record = record(&[
-            ("agents-1", NodeState::Running),
-            ("agents-2", NodeState::Running),
-            ("agents-3", NodeState::Destroyed),
+        let record = record(vec![
+            node("agents", 1, NodeState::Running),
+            node("agents", 2, NodeState::Running),
+            node("agents", 3, NodeState::Destroyed),
             // Never in the ledger (a backend that records nothing): kept.
-            ("agents-4", NodeState::Running),
+            node("agents", 4, NodeState::Running),
         ]);
         let entries = [
             entry(LedgerAction::Created, "agents-1"),
@@ -240,7 +205,7 @@ mod tests {
 
     #[test]
     fn only_keys_shaped_like_a_node_of_the_spec_are_nodes() {
-        let record = record(&[]);
+        let record = record(Vec::new());
         assert!(is_node_of_spec(&record, "agents-12"));
         for other in ["agents", "agents-", "agents-1-data", "masters-1", "volume"] {
             assert!(!is_node_of_spec(&record, other), "{other}");

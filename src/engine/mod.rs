@@ -11,6 +11,8 @@ mod exec;
 mod failures;
 mod fetch;
 mod fetch_node;
+#[cfg(test)]
+mod fixtures;
 mod gc;
 mod install;
 mod installer;

@@ -350,44 +350,8 @@ fn shrink_victims(record: &ClusterRecord, group: &str, remove: u32) -> Vec<Node>
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{node, record};
     use super::*;
-    use crate::state::GroupSize;
-
-    fn node(group: &str, index: u32, state: NodeState) -> Node {
-        Node {
-            id: format!("/n/{group}-{index}"),
-            name: node_name(group, index),
-            group: group.into(),
-            index,
-            roles: vec![],
-            addresses: vec![],
-            state,
-        }
-    }
-
-    fn record(nodes: Vec<Node>) -> ClusterRecord {
-        let spec: crate::spec::ClusterSpec = serde_json::from_value(serde_json::json!({
-            "name": "demo",
-            "backend": { "kind": "local", "options": {} },
-            "node_groups": [{ "name": "agents", "count": 3, "roles": ["agent"], "options": {} }],
-            "install": null,
-            "checks": { "validators": [], "debuggers": [] }
-        }))
-        .expect("spec");
-        ClusterRecord {
-            version: 1,
-            name: "demo".into(),
-            uid: "demo-1".into(),
-            groups: GroupSize::of_spec(&spec),
-            spec,
-            spec_path: String::new(),
-            status: ClusterStatus::Ready,
-            nodes,
-            created_at: String::new(),
-            updated_at: String::new(),
-            last_operation: None,
-        }
-    }
 
     #[test]
     fn new_nodes_continue_after_the_highest_index_and_shrink_takes_the_highest() {
