@@ -7,7 +7,7 @@ mod fake;
 use clusterdeck::engine::{EventKind, Operation};
 use clusterdeck::model::{NodeState, Outcome, StepStatus};
 use clusterdeck::state::StateStore;
-use fake::{Script, collect, engine, spec};
+use fake::{Script, collect, engine, spawn_up, spec};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
@@ -129,16 +129,7 @@ async fn a_cancel_during_a_group_stops_it_and_destroy_removes_what_was_made() {
     });
     let (engine, events) = engine(&store, fake.clone(), cancel.clone());
     let loaded = spec(dir.path(), "stopped", &[("a", 3)]);
-    let up = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            engine
-                .execute(Operation::Up {
-                    spec: loaded.path.clone(),
-                })
-                .await
-        })
-    };
+    let up = spawn_up(&engine, loaded);
     fake.reached.notified().await;
     cancel.cancel();
     let report = up.await.expect("joins").expect("up runs");

@@ -8,7 +8,7 @@ mod fake;
 use clusterdeck::engine::{EventKind, Operation};
 use clusterdeck::model::{BackendFailureKind, Outcome, ResourceScope};
 use clusterdeck::state::StateStore;
-use fake::{Script, collect, engine, spec};
+use fake::{Script, collect, engine, spawn_up, spec};
 use tokio_util::sync::CancellationToken;
 
 fn position(calls: &[String], prefix: &str) -> Vec<usize> {
@@ -195,16 +195,7 @@ async fn a_crash_between_intent_and_id_still_leaves_destroy_the_resource() {
     });
     let (engine, _events) = engine(&store, fake.clone(), CancellationToken::new());
     let loaded = spec(dir.path(), "crashed", &[("a", 3)]);
-    let up = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            engine
-                .execute(Operation::Up {
-                    spec: loaded.path.clone(),
-                })
-                .await
-        })
-    };
+    let up = spawn_up(&engine, loaded);
     fake.reached.notified().await;
     // The process "dies" here: nothing more is written.
     up.abort();

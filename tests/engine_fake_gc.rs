@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicUsize;
 use clusterdeck::engine::{Engine, EventKind, EventReceiver, Operation, OperationReport};
 use clusterdeck::model::Outcome;
 use clusterdeck::state::StateStore;
-use fake::{FakeBackend, Script, collect, spec};
+use fake::{FakeBackend, Script, collect, spawn_up, spec};
 use tokio_util::sync::CancellationToken;
 
 fn position(calls: &[String], prefix: &str) -> Vec<usize> {
@@ -36,16 +36,7 @@ async fn crash_between_intent_and_id(
     name: &str,
 ) -> String {
     let loaded = spec(dir, name, &[("a", 3)]);
-    let up = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            engine
-                .execute(Operation::Up {
-                    spec: loaded.path.clone(),
-                })
-                .await
-        })
-    };
+    let up = spawn_up(engine, loaded);
     fake.reached.notified().await;
     up.abort();
     assert!(up.await.expect_err("aborted").is_cancelled());

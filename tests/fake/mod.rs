@@ -17,7 +17,9 @@ use clusterdeck::backend::{
     Backend, BackendContext, BackendError, BackendInfo, Capabilities, Endpoint, GcContext,
     GroupRequest, NodeOutcome, NodeResults, ResourceRef, ResourceScope,
 };
-use clusterdeck::engine::{Engine, Event, EventReceiver, EventSink, RetryPolicy};
+use clusterdeck::engine::{
+    Engine, EngineError, Event, EventReceiver, EventSink, Operation, OperationReport, RetryPolicy,
+};
 use clusterdeck::model::{BackendFailureKind, LabelledResource, Node, NodeState, UrlFetch};
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
@@ -302,6 +304,22 @@ pub fn spec(dir: &std::path::Path, name: &str, groups: &[(&str, u32)]) -> Loaded
     )
     .expect("spec");
     LoadedSpec::from_file(&path).expect("valid spec")
+}
+
+/// Starts `up` of `loaded` as a task of its own, so a test can cancel it or
+/// abort it (a crash) while the fake backend holds it at a chosen node.
+pub fn spawn_up(
+    engine: &Engine,
+    loaded: LoadedSpec,
+) -> tokio::task::JoinHandle<Result<OperationReport, EngineError>> {
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        engine
+            .execute(Operation::Up {
+                spec: loaded.path.clone(),
+            })
+            .await
+    })
 }
 
 /// An engine whose only backend is `fake`, retrying quickly, and the
