@@ -7,48 +7,28 @@ use std::path::Path;
 use super::event::EventKind;
 use super::{Engine, EngineError, OperationReport};
 use crate::backend::{PreflightContext, resolve_options};
+use crate::model::PreflightCheck;
 use crate::model::{CheckKind, CheckResult, CheckStatus, OperationKind, Outcome, Summary};
 use crate::spec::LoadedSpec;
 use crate::state::StateError;
 
-/// One check's verdict; a failure carries its fix.
-struct Verdict {
-    name: String,
-    problem: Option<(String, String)>,
-    fine: String,
-}
-
-impl Verdict {
-    fn pass(name: impl Into<String>, fine: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            problem: None,
-            fine: fine.into(),
+/// A check as the doctor reports it: a `check_result` of kind `doctor`
+/// whose failing message ends with its fix on a line of its own.
+fn into_result(check: PreflightCheck) -> CheckResult {
+    let message = match check.fix {
+        Some(fix) if check.status != CheckStatus::Pass => {
+            format!("{}\n    fix: {fix}", check.message)
         }
-    }
-
-    fn fail(name: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            problem: Some((problem.into(), fix.into())),
-            fine: String::new(),
-        }
-    }
-
-    fn into_result(self) -> CheckResult {
-        let (status, message) = match self.problem {
-            None => (CheckStatus::Pass, self.fine),
-            Some((problem, fix)) => (CheckStatus::Fail, format!("{problem}\n    fix: {fix}")),
-        };
-        CheckResult {
-            kind: CheckKind::Doctor,
-            name: self.name,
-            status,
-            node: None,
-            message,
-            exit_code: None,
-            output: None,
-        }
+        _ => check.message,
+    };
+    CheckResult {
+        kind: CheckKind::Doctor,
+        name: check.name,
+        status: check.status,
+        node: None,
+        message,
+        exit_code: None,
+        output: None,
     }
 }
 
@@ -64,7 +44,7 @@ impl Engine {
             verdicts.extend(self.spec_checks(loaded).await);
         }
         verdicts.extend(self.backend_preflight(spec).await);
-        let results: Vec<CheckResult> = verdicts.into_iter().map(Verdict::into_result).collect();
+        let results: Vec<CheckResult> = verdicts.into_iter().map(into_result).collect();
         for result in &results {
             self.events.emit(EventKind::CheckResult {
                 result: result.clone(),
@@ -92,14 +72,14 @@ impl Engine {
 
     /// The state directory: there (or creatable), private, writable, and
     /// every cluster in it readable and not left locked.
-    fn state_checks(&self) -> Vec<Verdict> {
+    fn state_checks(&self) -> Vec<PreflightCheck> {
         let root = self.store.root();
         let shown = root.display();
         let elsewhere = "or point --state-dir (CLUSTERDECK_STATE_DIR) at a directory of yours";
         let metadata = match std::fs::metadata(root) {
             Ok(metadata) if metadata.is_dir() => metadata,
             Ok(_) => {
-                return vec![Verdict::fail(
+                return vec![PreflightCheck::fail(
                     "state-dir",
                     format!("{shown} is not a directory"),
                     format!("move {shown} out of the way, {elsewhere}"),
@@ -109,20 +89,20 @@ impl Engine {
                 return vec![creatable(root, elsewhere)];
             }
             Err(err) => {
-                return vec![Verdict::fail(
+                return vec![PreflightCheck::fail(
                     "state-dir",
                     format!("cannot read {shown}: {err}"),
                     format!("make {shown} readable by you, {elsewhere}"),
                 )];
             }
         };
-        let mut verdicts = vec![Verdict::pass("state-dir", format!("{shown} exists"))];
+        let mut verdicts = vec![PreflightCheck::pass("state-dir", format!("{shown} exists"))];
         verdicts.push(private(root, metadata.permissions().mode()));
         verdicts.push(writable(root, elsewhere));
         let names = match self.store.names() {
             Ok(names) => names,
             Err(err) => {
-                verdicts.push(Verdict::fail(
+                verdicts.push(PreflightCheck::fail(
                     "records",
                     format!("cannot list clusters: {err}"),
                     format!("make {shown}/clusters a readable directory of yours"),
@@ -135,7 +115,7 @@ impl Engine {
         verdicts
     }
 
-    fn records(&self, names: &[String]) -> Verdict {
+    fn records(&self, names: &[String]) -> PreflightCheck {
         let mut problems = Vec::new();
         let mut fixes = Vec::new();
         for name in names {
@@ -152,12 +132,12 @@ impl Engine {
             }
         }
         if problems.is_empty() {
-            Verdict::pass(
+            PreflightCheck::pass(
                 "records",
                 format!("{} cluster record(s) readable", names.len()),
             )
         } else {
-            Verdict::fail(
+            PreflightCheck::fail(
                 "records",
                 problems.join("; "),
                 format!(
@@ -168,16 +148,16 @@ impl Engine {
         }
     }
 
-    fn locks(&self, names: &[String]) -> Verdict {
+    fn locks(&self, names: &[String]) -> PreflightCheck {
         let stale: Vec<String> = names
             .iter()
             .flat_map(|name| self.store.stale_lock_entries(name).unwrap_or_default())
             .map(|path| path.display().to_string())
             .collect();
         if stale.is_empty() {
-            Verdict::pass("locks", "no stale lock holders")
+            PreflightCheck::pass("locks", "no stale lock holders")
         } else {
-            Verdict::fail(
+            PreflightCheck::fail(
                 "locks",
                 format!(
                     "{} lock holder entr(ies) of processes that are gone",
@@ -189,10 +169,10 @@ impl Engine {
     }
 
     /// The spec doctor was given: its backend exists and its validators pass.
-    async fn spec_checks(&self, loaded: &LoadedSpec) -> Vec<Verdict> {
+    async fn spec_checks(&self, loaded: &LoadedSpec) -> Vec<PreflightCheck> {
         let kind = &loaded.spec.backend.kind;
         if let Err(problem) = self.backend(kind) {
-            return vec![Verdict::fail(
+            return vec![PreflightCheck::fail(
                 "backend",
                 problem,
                 format!(
@@ -209,12 +189,12 @@ impl Engine {
             .map(|outcome| format!("{}: {}", outcome.name, outcome.message))
             .collect();
         if failed.is_empty() {
-            vec![Verdict::pass(
+            vec![PreflightCheck::pass(
                 "spec",
                 format!("{} validator(s) pass", validators.len()),
             )]
         } else {
-            vec![Verdict::fail(
+            vec![PreflightCheck::fail(
                 "spec",
                 failed.join("; "),
                 format!(
@@ -228,7 +208,7 @@ impl Engine {
     /// The backends' own checks (tools installed, credentials, reachability):
     /// the spec's backend with the spec's options, or the default backend
     /// with its defaults when no spec is given.
-    async fn backend_preflight(&self, spec: Option<&LoadedSpec>) -> Vec<Verdict> {
+    async fn backend_preflight(&self, spec: Option<&LoadedSpec>) -> Vec<PreflightCheck> {
         // Without a spec, the backend a spec gets by default: the others
         // need setup (ssh keys, a Docker engine) only their users have.
         let kinds: Vec<String> = match spec {
@@ -253,18 +233,12 @@ impl Engine {
                 options,
                 spec: spec.map(|loaded| loaded.spec.clone()),
             };
-            for check in backend.preflight(&ctx).await {
-                let name = format!("{kind}: {}", check.name);
-                verdicts.push(match check.status {
-                    CheckStatus::Pass => Verdict::pass(name, check.message),
-                    _ => Verdict::fail(
-                        name,
-                        check.message,
-                        check
-                            .fix
-                            .unwrap_or_else(|| "see the message above".to_owned()),
-                    ),
-                });
+            for mut check in backend.preflight(&ctx).await {
+                check.name = format!("{kind}: {}", check.name);
+                if check.status != CheckStatus::Pass && check.fix.is_none() {
+                    check.fix = Some("see the message above".to_owned());
+                }
+                verdicts.push(check);
             }
         }
         verdicts
@@ -272,15 +246,15 @@ impl Engine {
 }
 
 /// A state directory that does not exist yet is fine if it can be made.
-fn creatable(root: &Path, elsewhere: &str) -> Verdict {
+fn creatable(root: &Path, elsewhere: &str) -> PreflightCheck {
     let shown = root.display();
     let existing = root.ancestors().skip(1).find(|dir| dir.exists());
     match existing {
-        Some(dir) if dir.is_dir() && writable_by_me(dir) => Verdict::pass(
+        Some(dir) if dir.is_dir() && writable_by_me(dir) => PreflightCheck::pass(
             "state-dir",
             format!("{shown} does not exist yet; it is created on first use"),
         ),
-        Some(dir) => Verdict::fail(
+        Some(dir) => PreflightCheck::fail(
             "state-dir",
             format!(
                 "{shown} does not exist and cannot be created: {} is not a writable directory",
@@ -288,7 +262,7 @@ fn creatable(root: &Path, elsewhere: &str) -> Verdict {
             ),
             format!("mkdir -m 700 -p {shown} as a user who can, {elsewhere}"),
         ),
-        None => Verdict::fail(
+        None => PreflightCheck::fail(
             "state-dir",
             format!("{shown} does not exist and has no existing parent"),
             format!("give an absolute path: {elsewhere}"),
@@ -296,11 +270,11 @@ fn creatable(root: &Path, elsewhere: &str) -> Verdict {
     }
 }
 
-fn private(root: &Path, mode: u32) -> Verdict {
+fn private(root: &Path, mode: u32) -> PreflightCheck {
     if mode & 0o077 == 0 {
-        Verdict::pass("permissions", "owner-only")
+        PreflightCheck::pass("permissions", "owner-only")
     } else {
-        Verdict::fail(
+        PreflightCheck::fail(
             "permissions",
             format!(
                 "{} is mode {:o}: other users can read cluster state",
@@ -312,11 +286,11 @@ fn private(root: &Path, mode: u32) -> Verdict {
     }
 }
 
-fn writable(root: &Path, elsewhere: &str) -> Verdict {
+fn writable(root: &Path, elsewhere: &str) -> PreflightCheck {
     if writable_by_me(root) {
-        Verdict::pass("writable", "a file can be written and removed")
+        PreflightCheck::pass("writable", "a file can be written and removed")
     } else {
-        Verdict::fail(
+        PreflightCheck::fail(
             "writable",
             format!("cannot write in {}", root.display()),
             format!("chmod u+w {}, {elsewhere}", root.display()),

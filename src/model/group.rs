@@ -95,18 +95,22 @@ pub struct PreflightCheck {
 }
 
 impl PreflightCheck {
-    pub fn pass(name: &str, message: impl Into<String>) -> Self {
+    pub fn pass(name: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            name: name.to_owned(),
+            name: name.into(),
             status: CheckStatus::Pass,
             message: message.into(),
             fix: None,
         }
     }
 
-    pub fn fail(name: &str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn fail(
+        name: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Self {
-            name: name.to_owned(),
+            name: name.into(),
             status: CheckStatus::Fail,
             message: message.into(),
             fix: Some(fix.into()),

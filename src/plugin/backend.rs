@@ -130,7 +130,7 @@ impl Backend for ExternalBackend {
             .unwrap_or_else(|err| match err {
                 PluginError::Rpc { code, .. } if code == super::rpc::METHOD_NOT_FOUND => Vec::new(),
                 err => vec![PreflightCheck::fail(
-                    &format!("plugin({})", self.name()),
+                    format!("plugin({})", self.name()),
                     err.to_string(),
                     "run the plugin by hand to see why it fails",
                 )],
