@@ -111,6 +111,14 @@ impl Registry {
     pub fn capabilities(&self, kind: &str) -> Option<Capabilities> {
         self.get(kind).ok().map(|backend| backend.capabilities())
     }
+
+    /// The names of what a kind of backend can do, for listings; none for a
+    /// kind this build does not know.
+    pub fn capability_names(&self, kind: &str) -> Vec<&'static str> {
+        self.capabilities(kind)
+            .map(|capabilities| capabilities.names())
+            .unwrap_or_default()
+    }
 }
 
 impl Default for Registry {

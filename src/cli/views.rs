@@ -25,14 +25,6 @@ pub(super) fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-/// What a cluster's backend can do, as the engine's registry says.
-fn capabilities(record: &ClusterRecord, registry: &Registry) -> Vec<&'static str> {
-    registry
-        .capabilities(&record.spec.backend.kind)
-        .map(|capabilities| capabilities.names())
-        .unwrap_or_default()
-}
-
 pub fn list(engine: &Engine, json: bool) -> Result<(), Failure> {
     let registry = engine.registry();
     let records = engine
@@ -48,7 +40,7 @@ pub fn list(engine: &Engine, json: bool) -> Result<(), Failure> {
                     "backend": record.spec.backend.kind,
                     "nodes": record.nodes.len(),
                     "status": record.status,
-                    "capabilities": capabilities(record, registry),
+                    "capabilities": registry.capability_names(&record.spec.backend.kind),
                     "updated_at": record.updated_at,
                 }),
                 Err(err @ StateError::Damaged { name, .. }) => json!({
@@ -113,7 +105,9 @@ pub fn inspect(record: &ClusterRecord, json: bool, registry: &Registry) -> Resul
         record.name,
         record.status.as_str(),
         record.spec.backend.kind,
-        capabilities(record, registry).join(", "),
+        registry
+            .capability_names(&record.spec.backend.kind)
+            .join(", "),
         record.spec_path,
         record.created_at,
         record.updated_at

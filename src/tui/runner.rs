@@ -190,22 +190,13 @@ fn not_run(err: &EngineError) -> NotRun {
     }
 }
 
-/// What a kind of backend can do, as the registry says; none for a kind
-/// this build does not know.
-fn capabilities(kind: &str, registry: &Registry) -> Vec<&'static str> {
-    registry
-        .capabilities(kind)
-        .map(|capabilities| capabilities.names())
-        .unwrap_or_default()
-}
-
 pub fn row_of(record: &ClusterRecord, registry: &Registry) -> ClusterRow {
     ClusterRow {
         name: record.name.clone(),
         backend: record.spec.backend.kind.clone(),
         nodes: record.nodes.len(),
         status: record.status.as_str().to_owned(),
-        capabilities: capabilities(&record.spec.backend.kind, registry),
+        capabilities: registry.capability_names(&record.spec.backend.kind),
     }
 }
 
@@ -249,7 +240,7 @@ pub fn view_of(record: &ClusterRecord, registry: &Registry) -> ClusterView {
         name: record.name.clone(),
         backend: record.spec.backend.kind.clone(),
         status: record.status.as_str().to_owned(),
-        capabilities: capabilities(&record.spec.backend.kind, registry),
+        capabilities: registry.capability_names(&record.spec.backend.kind),
         nodes,
         roles: record.spec.roles(),
         groups,
