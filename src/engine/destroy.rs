@@ -6,7 +6,7 @@
 use super::waves::WaveOutcome;
 use super::{Engine, EngineError, OperationReport};
 use crate::backend::{Backend, BackendContext};
-use crate::model::{Node, NodeFailure, NodeState, OperationKind, Outcome, ResourceScope, Summary};
+use crate::model::{Node, NodeFailure, NodeState, OperationKind, Outcome, Summary};
 use crate::state::{
     ClusterIdentity, ClusterRecord, ClusterStatus, Ledger, LockMode, OutstandingResource,
     StateError,
@@ -40,9 +40,7 @@ impl Engine {
             .store
             .outstanding(cluster)?
             .into_iter()
-            .filter(|resource| {
-                matches!(&resource.resource.scope, ResourceScope::Node { node } if node == node_name)
-            })
+            .filter(|resource| resource.node() == Some(node_name))
             .collect();
         let gone = if journalled.is_empty() {
             // Nothing journalled (a backend that creates nothing): the backend decides.
@@ -295,7 +293,7 @@ impl Engine {
 
     pub(super) fn report_leftovers(&self, outcome: &WaveOutcome, summary: &mut Summary) {
         for leftover in &outcome.leftovers {
-            if let ResourceScope::Node { node } = &leftover.scope {
+            if let Some(node) = leftover.scope.node() {
                 summary.failures.push(failure(
                     node,
                     format!(
@@ -331,10 +329,7 @@ impl Engine {
         let entries = Ledger::entries(&self.store.ledger_path(cluster)?)?;
         let mentioned: std::collections::HashSet<&str> = entries
             .iter()
-            .map(|entry| match &entry.scope {
-                Some(ResourceScope::Node { node }) => node.as_str(),
-                _ => entry.key.as_str(),
-            })
+            .map(|entry| entry.node().unwrap_or(entry.key.as_str()))
             .collect();
         Ok(nodes
             .iter()

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use super::{Engine, EngineError};
 use crate::backend::{Backend, BackendContext};
-use crate::model::{Node, NodeFailure, NodeState, ResourceScope};
+use crate::model::{Node, NodeFailure, NodeState};
 use crate::state::{ClusterRecord, Ledger, LedgerEntry, OutstandingResource};
 
 impl Engine {
@@ -32,10 +32,14 @@ impl Engine {
         // Created by a grow killed before it saved the record.
         let unrecorded: Vec<OutstandingResource> = outstanding
             .into_iter()
-            .filter(|resource| node_of(resource).is_some_and(|node| is_node_of_spec(record, node)))
+            .filter(|resource| {
+                resource
+                    .node()
+                    .is_some_and(|node| is_node_of_spec(record, node))
+            })
             .filter(|resource| {
                 !record.nodes.iter().any(|node| {
-                    Some(node.name.as_str()) == node_of(resource)
+                    Some(node.name.as_str()) == resource.node()
                         && node.state != NodeState::Destroyed
                 })
             })
@@ -61,7 +65,7 @@ impl Engine {
             .chain(
                 unrecorded
                     .iter()
-                    .filter_map(|resource| node_of(resource).map(str::to_owned)),
+                    .filter_map(|resource| resource.node().map(str::to_owned)),
             )
             .collect();
         let nodes: Vec<Node> = unfinished
@@ -72,17 +76,14 @@ impl Engine {
             .store
             .outstanding(&record.name)?
             .into_iter()
-            .filter(|resource| node_of(resource).is_some_and(|node| doomed.contains(node)))
+            .filter(|resource| resource.node().is_some_and(|node| doomed.contains(node)))
             .collect();
         let outcome = self
             .destroy_in_waves(backend, ctx, &nodes, journalled)
             .await;
         let mut failures = Vec::new();
         for leftover in &outcome.leftovers {
-            let node = match &leftover.scope {
-                ResourceScope::Node { node } => node.clone(),
-                _ => leftover.key.clone(),
-            };
+            let node = leftover.scope.node().unwrap_or(&leftover.key).to_owned();
             self.events
                 .error(Some(&node), leftover.error.message.clone());
             failures.push(NodeFailure {
@@ -126,15 +127,11 @@ fn destroyed_in_ledger(
 ) -> HashSet<String> {
     // Only node-scoped entries name nodes (old entries had no scope and were
     // node directories keyed by node name).
-    let known: HashSet<&str> = entries
+    let known: HashSet<&str> = entries.iter().filter_map(LedgerEntry::node).collect();
+    let remaining: HashSet<&str> = outstanding
         .iter()
-        .filter(|entry| matches!(entry.scope, None | Some(ResourceScope::Node { .. })))
-        .map(|entry| match &entry.scope {
-            Some(ResourceScope::Node { node }) => node.as_str(),
-            _ => entry.key.as_str(),
-        })
+        .filter_map(OutstandingResource::node)
         .collect();
-    let remaining: HashSet<&str> = outstanding.iter().filter_map(node_of).collect();
     record
         .nodes
         .iter()
@@ -143,14 +140,6 @@ fn destroyed_in_ledger(
         .filter(|name| known.contains(name) && !remaining.contains(name))
         .map(str::to_owned)
         .collect()
-}
-
-/// The node a journalled resource belongs to, if it is node-scoped.
-fn node_of(resource: &OutstandingResource) -> Option<&str> {
-    match &resource.resource.scope {
-        ResourceScope::Node { node } => Some(node),
-        _ => None,
-    }
 }
 
 /// Whether a ledger key names a node of one of the spec's groups

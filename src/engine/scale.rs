@@ -4,8 +4,8 @@
 use super::{Engine, EngineError, OperationReport};
 use crate::backend::Capabilities;
 use crate::model::{
-    GroupRequest, Node, NodeFailure, NodeRequest, NodeState, OperationKind, Outcome, ResourceScope,
-    Summary, node_name,
+    GroupRequest, Node, NodeFailure, NodeRequest, NodeState, OperationKind, Outcome, Summary,
+    node_name,
 };
 use crate::spec::LoadedSpec;
 use crate::state::{ClusterRecord, ClusterStatus, LockMode};
@@ -140,10 +140,7 @@ impl Engine {
                     .store
                     .outstanding(cluster)?
                     .into_iter()
-                    .filter(|resource| {
-                        matches!(&resource.resource.scope,
-                            ResourceScope::Node { node } if names.contains(&node.as_str()))
-                    })
+                    .filter(|resource| resource.node().is_some_and(|node| names.contains(&node)))
                     .collect();
                 let outcome = self
                     .destroy_in_waves(backend.as_ref(), &ctx, &victims, journalled)
@@ -152,10 +149,7 @@ impl Engine {
                 let stuck: Vec<&str> = outcome
                     .leftovers
                     .iter()
-                    .filter_map(|leftover| match &leftover.scope {
-                        ResourceScope::Node { node } => Some(node.as_str()),
-                        _ => None,
-                    })
+                    .filter_map(|leftover| leftover.scope.node())
                     .collect();
                 for victim in &victims {
                     if !stuck.contains(&victim.name.as_str()) {

@@ -14,7 +14,7 @@ use super::Engine;
 use super::event::EventKind;
 use super::exec::fan_out;
 use crate::backend::{Backend, BackendContext, BackendError};
-use crate::model::{BackendFailureKind, Leftover, Node, ResourceScope};
+use crate::model::{BackendFailureKind, Leftover, Node};
 use crate::state::OutstandingResource;
 
 /// How destroy retries a resource that is in use or failed transiently:
@@ -54,13 +54,6 @@ fn leftover(resource: &OutstandingResource, error: BackendError) -> Leftover {
     }
 }
 
-fn scope_node(resource: &OutstandingResource) -> Option<&str> {
-    match &resource.resource.scope {
-        ResourceScope::Node { node } => Some(node),
-        _ => None,
-    }
-}
-
 impl Engine {
     /// Destroys `outstanding` (as the ledger lists it) in waves. `nodes` are
     /// the nodes the record knows: a node-scoped resource whose id is a
@@ -75,7 +68,7 @@ impl Engine {
         let mut outcome = WaveOutcome::default();
         let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
         for resource in &outstanding {
-            if let Some(node) = scope_node(resource) {
+            if let Some(node) = resource.node() {
                 *per_node.entry(node.to_owned()).or_default() += 1;
             }
         }
@@ -132,7 +125,7 @@ impl Engine {
                     match result {
                         Err(error) if !error.is_not_found() => {
                             self.events.error(
-                                scope_node(&resource),
+                                resource.node(),
                                 format!(
                                     "{} {}: {error}",
                                     resource.resource.kind, resource.resource.key
@@ -166,7 +159,7 @@ impl Engine {
                 ),
             );
         }
-        match scope_node(resource) {
+        match resource.node() {
             Some(node) => {
                 let left = per_node.entry(node.to_owned()).or_default();
                 *left = left.saturating_sub(1);
@@ -195,7 +188,7 @@ impl Engine {
         ready: Vec<OutstandingResource>,
     ) -> Vec<Attempt> {
         let node_of = |resource: &OutstandingResource| -> Option<Node> {
-            let name = scope_node(resource)?;
+            let name = resource.node()?;
             nodes
                 .iter()
                 .find(|node| {

@@ -15,6 +15,14 @@ pub enum ResourceScope {
 }
 
 impl ResourceScope {
+    /// The node a node-scoped resource belongs to.
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            Self::Node { node } => Some(node),
+            _ => None,
+        }
+    }
+
     /// The destroy wave: 0 for nodes, 1 for groups, 2 for the cluster.
     pub fn wave(&self) -> usize {
         match self {

@@ -66,6 +66,24 @@ pub struct OutstandingResource {
     pub id: Option<String>,
 }
 
+impl OutstandingResource {
+    /// The node it belongs to, if it is node-scoped.
+    pub fn node(&self) -> Option<&str> {
+        self.resource.scope.node()
+    }
+}
+
+impl LedgerEntry {
+    /// The node it is about, if it is node-scoped; an entry written before
+    /// scopes existed is a node directory keyed by the node's name.
+    pub fn node(&self) -> Option<&str> {
+        match &self.scope {
+            None => Some(&self.key),
+            Some(scope) => scope.node(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Ledger {
     path: PathBuf,
