@@ -6,6 +6,7 @@
 //! Backends know nothing of the UI or the engine: they get a
 //! [`BackendContext`] and announce what they create through its [`Journal`].
 
+pub mod aws;
 mod context;
 mod error;
 pub mod local;

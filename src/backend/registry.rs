@@ -43,10 +43,11 @@ impl Registry {
         self
     }
 
-    /// The backends built into clusterdeck: `local` and `ssh`.
+    /// The backends built into clusterdeck: `local`, `ssh` and `aws`.
     pub fn builtin() -> Self {
         Self::empty()
             .with(Arc::new(super::local::LocalBackend))
+            .with(Arc::new(super::aws::AwsBackend::default()))
             .with(Arc::new(super::ssh::SshBackend))
     }
 
@@ -175,17 +176,17 @@ mod tests {
         );
         assert!(registry.get("broken").is_err());
         assert_eq!(*resolver.0.lock().expect("count"), 2);
-        assert_eq!(registry.kinds(), vec!["extra", "local", "ssh"]);
+        assert_eq!(registry.kinds(), vec!["aws", "extra", "local", "ssh"]);
         assert_eq!(
             registry.get("nope").err(),
-            Some("unknown backend \"nope\" (and no plugin clusterdeck-plugin-nope was found); available backends: local, ssh".to_owned())
+            Some("unknown backend \"nope\" (and no plugin clusterdeck-plugin-nope was found); available backends: aws, local, ssh".to_owned())
         );
     }
 
     #[test]
     fn builtins_are_found_by_kind_and_unknown_kinds_list_the_known() {
         let registry = Registry::builtin();
-        assert_eq!(registry.kinds(), vec!["local", "ssh"]);
+        assert_eq!(registry.kinds(), vec!["aws", "local", "ssh"]);
         assert_eq!(
             registry
                 .get("local")
@@ -201,7 +202,7 @@ mod tests {
         assert_eq!(registry.capabilities("docker"), None);
         assert_eq!(
             registry.get("docker").err(),
-            Some("unknown backend \"docker\"; available backends: local, ssh".to_owned())
+            Some("unknown backend \"docker\"; available backends: aws, local, ssh".to_owned())
         );
         assert!(Registry::empty().get("local").is_err());
     }
