@@ -65,7 +65,9 @@ impl Moto {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("moto log"));
+            .stderr(std::fs::File::create(&log).expect("moto log"))
+            // The request recorder (when enabled) writes here, not in the cwd.
+            .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"));
         for (key, value) in env {
             command.env(key, value);
         }
@@ -179,18 +181,26 @@ impl Moto {
     pub fn recorded_actions(&self) -> Vec<String> {
         self.http("POST", "/moto-api/recorder/stop-recording")
             .expect("stop recording");
-        let recording = self
-            .http("GET", "/moto-api/recorder/download-recording")
-            .expect("download recording");
-        recording
+        let recording = self._dir.path().join("recording");
+        if !recording.exists() {
+            return Vec::new();
+        }
+        // Bodies are stored base64-encoded; the EC2 query protocol names the
+        // operation in the body's Action parameter.
+        let script = "import base64, json, sys, urllib.parse\nfor line in open(sys.argv[1]):\n  entry = json.loads(line)\n  body = entry.get('body') or ''\n  if entry.get('body_encoded'):\n    body = base64.b64decode(body).decode()\n  action = urllib.parse.parse_qs(body).get('Action')\n  if action:\n    print(action[0])\n";
+        let output = Command::new(self.venv.join("bin/python"))
+            .args(["-c", script])
+            .arg(&recording)
+            .output()
+            .expect("read the recording");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
             .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter_map(|entry| {
-                let body = entry["body"].as_str()?.to_owned();
-                body.split('&')
-                    .find_map(|pair| pair.strip_prefix("Action="))
-                    .map(str::to_owned)
-            })
+            .map(str::to_owned)
             .collect()
     }
 }
