@@ -20,7 +20,7 @@ pub use context::{
     BackendContext, GcContext, Journal, PreflightContext, Progress, ProgressReporter,
 };
 pub use error::BackendError;
-pub use options::{OptionProblem, OptionProblems, resolve_options};
+pub use options::{OptionProblem, OptionProblems, resolve_options, without_secrets};
 pub use registry::{BackendResolver, Registry};
 
 pub use crate::model::{

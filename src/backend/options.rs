@@ -104,6 +104,24 @@ pub fn resolve_options(
     }
 }
 
+/// The options with every secret one left out, for what is stored (the
+/// cluster record, its identity file): a secret given in the spec is used
+/// by the `up` that reads it and never written down.
+pub fn without_secrets(
+    schema: &[OptionSpec],
+    options: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    options
+        .iter()
+        .filter(|(name, _)| {
+            !schema
+                .iter()
+                .any(|option| &option.name == *name && option.secret)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -119,11 +119,16 @@ impl Engine {
             }
         };
 
+        // Secret options (cloud keys) reach the backend for this run only;
+        // the record and the identity keep the spec without them.
+        let mut stored_spec = spec.clone();
+        stored_spec.backend.options =
+            crate::backend::without_secrets(&backend.option_schema(), &spec.backend.options);
         let mut record = ClusterRecord {
             version: RECORD_VERSION,
             name: name.to_owned(),
             uid: new_uid(name),
-            spec: spec.clone(),
+            spec: stored_spec,
             spec_path: std::fs::canonicalize(&loaded.path)
                 .unwrap_or_else(|_| loaded.path.clone())
                 .display()
@@ -137,14 +142,16 @@ impl Engine {
         };
         // The identity and the record exist before any resource, so destroy
         // can always find them, even if the record is later lost.
-        self.store.save_identity(&ClusterIdentity {
+        let mut identity = ClusterIdentity {
             name: name.to_owned(),
             uid: record.uid.clone(),
             backend: spec.backend.kind.clone(),
-            options: spec.backend.options.clone(),
-        })?;
+            options: record.spec.backend.options.clone(),
+        };
+        self.store.save_identity(&identity)?;
         self.store.save(&record)?;
-        let ctx = self.context(&record, backend.as_ref())?;
+        identity.options = spec.backend.options.clone();
+        let ctx = self.context_of(&identity, backend.as_ref())?;
         self.events.emit(EventKind::Plan {
             nodes: plan.nodes.clone(),
         });

@@ -178,6 +178,11 @@ impl Moto {
             .expect("start recording");
     }
 
+    /// The raw recording (requests with their headers) so far.
+    pub fn recording(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("recording")).unwrap_or_default()
+    }
+
     pub fn recorded_actions(&self) -> Vec<String> {
         self.http("POST", "/moto-api/recorder/stop-recording")
             .expect("stop recording");
