@@ -283,3 +283,67 @@ fn a_cluster_comes_up_installs_over_ssh_scales_and_is_destroyed_without_a_trace(
     assert!(moto.key_pairs().is_empty(), "key pair left");
     assert!(!state.join("clusters/awsup").exists(), "state left");
 }
+
+#[test]
+fn an_installer_url_is_fetched_by_each_node_itself() {
+    const TEST: &str = "an_installer_url_is_fetched_by_each_node_itself";
+    const INSTALLER: &[u8] = b"#!/bin/sh\necho \"$1 via url\" > ../role.txt\n";
+    let Some(moto) = moto(TEST, &[]) else {
+        return;
+    };
+    let Some(fleet) = fleet(TEST, 1) else {
+        return;
+    };
+    let server = common::http::Server::start(vec![("/pkg/install.sh", INSTALLER.to_vec())]);
+    let state = fleet.dir.path().join("state");
+    let config = fleet.dir.path().join("ssh_config");
+    std::fs::write(&config, catch_all_config(&fleet)).expect("ssh config");
+    let spec = fleet.dir.path().join("awsurl.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: awsurl
+backend:
+  kind: aws
+  options: {{ ami: {AMI}, admin_location: 203.0.113.0/24, ssh_user: {USER}, ssh_config: \"{config}\" }}
+node_groups:
+  - {{ name: masters, count: 1, roles: [master] }}
+  - {{ name: agents, count: 1, roles: [agent] }}
+install: {{ from: '{url}', sha256: {digest} }}
+checks:
+  debuggers:
+    - {{ name: installed, run: cat role.txt, expect: 'via url$', timeout: 20s }}
+",
+            config = config.display(),
+            url = server.url("/pkg/install.sh"),
+            digest = common::http::sha256_hex(INSTALLER),
+        ),
+    )
+    .expect("spec");
+    let run = |args: &[&str]| deck(&state, &fleet.home, &moto, args);
+    let up = run(&["-o", "json", "up", spec.to_str().expect("utf-8")]);
+    assert!(
+        up.status.success(),
+        "{}\n{}",
+        text(&up.stderr),
+        text(&up.stdout)
+    );
+    assert_eq!(summary_of(&up)["tally"]["pass"], 2);
+    let fetched: Vec<Value> = events(&up)
+        .into_iter()
+        .filter(|event| event["event"] == "step_finished" && event["step"] == "fetch")
+        .collect();
+    assert_eq!(
+        fetched.len(),
+        2,
+        "each node fetches for itself: {fetched:#?}"
+    );
+    assert_eq!(
+        server.requests(),
+        2,
+        "one download per node, none by clusterdeck"
+    );
+    let destroy = run(&["destroy", "awsurl"]);
+    assert!(destroy.status.success(), "{}", text(&destroy.stderr));
+    assert!(moto.live_instances().is_empty());
+}
