@@ -105,6 +105,7 @@ fn keys_from_the_spec_and_the_environment_appear_nowhere() {
             // Which source the credentials come from, never what they are.
             assert!(all.contains("credentials resolve, from the spec"), "{all}");
             assert!(all.contains("image ami-1e749f67 exists"), "{all}");
+            assert!(all.contains("the spec asks for 3 instance(s)"), "{all}");
         }
         if args.contains(&"up") && !should_succeed {
             assert!(all.contains("backend.options.ami"), "{args:?}: {all}");

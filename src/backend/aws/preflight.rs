@@ -3,6 +3,7 @@
 //! exists.
 
 use aws_sdk_ec2::config::ProvideCredentials;
+use aws_sdk_ec2::types::AccountAttributeName;
 
 use super::options::AwsOptions;
 use super::{AwsBackend, client, images};
@@ -82,6 +83,56 @@ impl AwsBackend {
                 "set backend.options.ami to an image of this region",
             )),
         }
+        if let Some(spec) = &ctx.spec {
+            let wanted: u64 = spec
+                .node_groups
+                .iter()
+                .map(|group| u64::from(group.count))
+                .sum();
+            checks.push(quota(&client, wanted).await);
+        }
         checks
+    }
+}
+
+/// The account's instance limit against the spec's node count, where EC2
+/// tells it (`max-instances`; accounts on vCPU limits say so elsewhere,
+/// in Service Quotas, which this check does not ask).
+async fn quota(client: &aws_sdk_ec2::Client, wanted: u64) -> PreflightCheck {
+    const NAME: &str = "aws-quota";
+    let answer = client
+        .describe_account_attributes()
+        .attribute_names(AccountAttributeName::from("max-instances"))
+        .send()
+        .await;
+    let limit = answer.ok().and_then(|answer| {
+        answer
+            .account_attributes?
+            .into_iter()
+            .find(|attribute| attribute.attribute_name.as_deref() == Some("max-instances"))?
+            .attribute_values?
+            .into_iter()
+            .find_map(|value| value.attribute_value?.parse::<u64>().ok())
+    });
+    match limit {
+        Some(limit) if limit < wanted => PreflightCheck::fail(
+            NAME,
+            format!(
+                "the spec asks for {wanted} instance(s); the account allows {limit} (max-instances)"
+            ),
+            "ask AWS for a higher limit (Service Quotas) or make the node groups smaller",
+        ),
+        Some(limit) => PreflightCheck::pass(
+            NAME,
+            format!(
+                "the spec asks for {wanted} instance(s); the account allows {limit} (max-instances)"
+            ),
+        ),
+        None => PreflightCheck::pass(
+            NAME,
+            format!(
+                "the spec asks for {wanted} instance(s); EC2 does not tell the account's limit here"
+            ),
+        ),
     }
 }
