@@ -7,6 +7,7 @@ use super::options::AwsOptions;
 use super::provision::{instance_ref, key_pair_ref, security_group_ref};
 use super::{AwsBackend, firewall, instances, key_pairs, tags};
 use crate::backend::{BackendError, GcContext, LabelledResource, ResourceRef};
+use crate::model::BackendFailureKind;
 
 fn labelled(resource: ResourceRef, id: String, tag_list: &[Tag]) -> LabelledResource {
     LabelledResource {
@@ -32,25 +33,40 @@ impl AwsBackend {
             return Ok(Vec::new());
         }
         let client = self.clients.get(&options).await?;
-        let mut found = Vec::new();
-        for instance in instances::labelled(&client, None).await? {
-            let (Some(node), Some(id)) =
-                (instances::node_of(&instance), instance.instance_id.clone())
-            else {
-                continue;
-            };
-            found.push(labelled(
-                instance_ref(&node),
-                id,
-                instance.tags.as_deref().unwrap_or_default(),
-            ));
+        // gc looks through every backend: an unreachable AWS must not hold
+        // it up for the SDK's retries on every call.
+        tokio::select! {
+            () = ctx.cancel.cancelled() => Err(BackendError::other("cancelled while listing EC2 resources")),
+            listed = tokio::time::timeout(LIST_LIMIT, list(&client)) => listed.unwrap_or_else(|_| {
+                Err(BackendError::new(
+                    BackendFailureKind::Transient,
+                    format!("EC2 did not answer within {} s (DescribeInstances, DescribeSecurityGroups, DescribeKeyPairs)", LIST_LIMIT.as_secs()),
+                ))
+            }),
         }
-        for (id, tag_list) in firewall::labelled(&client).await? {
-            found.push(labelled(security_group_ref(), id, &tag_list));
-        }
-        for (name, tag_list) in key_pairs::labelled(&client).await? {
-            found.push(labelled(key_pair_ref(), name, &tag_list));
-        }
-        Ok(found)
     }
+}
+
+const LIST_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn list(client: &aws_sdk_ec2::Client) -> Result<Vec<LabelledResource>, BackendError> {
+    let mut found = Vec::new();
+    for instance in instances::labelled(client, None).await? {
+        let (Some(node), Some(id)) = (instances::node_of(&instance), instance.instance_id.clone())
+        else {
+            continue;
+        };
+        found.push(labelled(
+            instance_ref(&node),
+            id,
+            instance.tags.as_deref().unwrap_or_default(),
+        ));
+    }
+    for (id, tag_list) in firewall::labelled(client).await? {
+        found.push(labelled(security_group_ref(), id, &tag_list));
+    }
+    for (name, tag_list) in key_pairs::labelled(client).await? {
+        found.push(labelled(key_pair_ref(), name, &tag_list));
+    }
+    Ok(found)
 }
