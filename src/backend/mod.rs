@@ -8,6 +8,7 @@
 
 pub mod aws;
 mod context;
+pub mod docker;
 mod error;
 pub mod local;
 mod options;

@@ -43,10 +43,11 @@ impl Registry {
         self
     }
 
-    /// The backends built into clusterdeck: `local`, `ssh` and `aws`.
+    /// The backends built into clusterdeck: `local`, `ssh`, `docker` and `aws`.
     pub fn builtin() -> Self {
         Self::empty()
             .with(Arc::new(super::local::LocalBackend))
+            .with(Arc::new(super::docker::DockerBackend))
             .with(Arc::new(super::aws::AwsBackend::default()))
             .with(Arc::new(super::ssh::SshBackend))
     }
@@ -176,17 +177,17 @@ mod tests {
         );
         assert!(registry.get("broken").is_err());
         assert_eq!(*resolver.0.lock().expect("count"), 2);
-        assert_eq!(registry.kinds(), vec!["aws", "extra", "local", "ssh"]);
+        assert_eq!(registry.kinds(), vec!["aws", "docker", "extra", "local", "ssh"]);
         assert_eq!(
             registry.get("nope").err(),
-            Some("unknown backend \"nope\" (and no plugin clusterdeck-plugin-nope was found); available backends: aws, local, ssh".to_owned())
+            Some("unknown backend \"nope\" (and no plugin clusterdeck-plugin-nope was found); available backends: aws, docker, local, ssh".to_owned())
         );
     }
 
     #[test]
     fn builtins_are_found_by_kind_and_unknown_kinds_list_the_known() {
         let registry = Registry::builtin();
-        assert_eq!(registry.kinds(), vec!["aws", "local", "ssh"]);
+        assert_eq!(registry.kinds(), vec!["aws", "docker", "local", "ssh"]);
         assert_eq!(
             registry
                 .get("local")
@@ -199,10 +200,16 @@ mod tests {
                 .is_some_and(|caps| caps.scale)
         );
         assert!(registry.capabilities("ssh").is_some_and(|caps| !caps.scale));
-        assert_eq!(registry.capabilities("docker"), None);
+        assert!(
+            registry
+                .capabilities("docker")
+                .is_some_and(|caps| caps.scale && caps.stop_start)
+        );
+        assert!(registry.capabilities("aws").is_some());
+        assert_eq!(registry.capabilities("kubernetes"), None);
         assert_eq!(
-            registry.get("docker").err(),
-            Some("unknown backend \"docker\"; available backends: aws, local, ssh".to_owned())
+            registry.get("kubernetes").err(),
+            Some("unknown backend \"kubernetes\"; available backends: aws, docker, local, ssh".to_owned())
         );
         assert!(Registry::empty().get("local").is_err());
     }
