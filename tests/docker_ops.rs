@@ -158,6 +158,10 @@ fn a_container_killed_from_outside_shows_exited_live_and_in_inspect() {
         .expect("docker kill");
     assert!(kill.status.success(), "{}", text(&kill.stderr));
     let screen = tmux.wait_for("[exited]");
+    eprintln!(
+        "docker kill -> [exited] on the dashboard: {:?} (screen polled every 100 ms)",
+        killed_at.elapsed()
+    );
     // With a live watch the periodic refresh runs only every 30 s: seeing
     // it this soon means Docker's event stream brought it.
     assert!(
@@ -205,4 +209,129 @@ fn a_container_killed_from_outside_shows_exited_live_and_in_inspect() {
     let destroy = tmux.deck.run(&["destroy", &name]);
     assert!(destroy.status.success(), "{}", text(&destroy.stderr));
     assert!(containers(&label).is_empty(), "{:?}", containers(&label));
+}
+
+/// The next change of `node` on the watch, skipping other nodes'.
+async fn next_of(
+    watch: &mut clusterdeck::backend::NodeWatch,
+    node: &str,
+) -> clusterdeck::model::NodeState {
+    loop {
+        let change = tokio::time::timeout(Duration::from_secs(20), watch.recv())
+            .await
+            .expect("a change within 20s")
+            .expect("the watch is open")
+            .expect("no watch error");
+        if change.node == node {
+            return change.state;
+        }
+    }
+}
+
+#[tokio::test]
+async fn engine_watch_follows_stop_pause_and_start_from_outside_until_cancelled() {
+    use clusterdeck::engine::{Engine, EventSink, Operation};
+    use clusterdeck::model::{NodeState, Outcome};
+    use clusterdeck::state::StateStore;
+    use tokio_util::sync::CancellationToken;
+
+    let test = "engine_watch_follows_stop_pause_and_start_from_outside_until_cancelled";
+    if !require_docker(test) {
+        return;
+    }
+    let name = format!("dwatch{}", std::process::id());
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = write_spec(dir.path(), &name, IMAGE, 1);
+    let store = StateStore::new(dir.path().join("state"));
+    let (sink, events) = EventSink::channel();
+    drop(events);
+    let engine = Engine::new(store, sink, CancellationToken::new());
+    let up = engine.execute(Operation::Up { spec }).await.expect("up");
+    assert_eq!(up.outcome, Outcome::Succeeded);
+    let container = format!("clusterdeck-{name}-agents-1");
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().expect("docker");
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            text(&out.stderr)
+        );
+    };
+
+    let cancel = CancellationToken::new();
+    let (sink, _events) = EventSink::channel();
+    let watcher = Engine::new(
+        StateStore::new(dir.path().join("state")),
+        sink,
+        cancel.clone(),
+    );
+    let mut watch = watcher.watch(&name).await.expect("docker can watch");
+    docker(&["stop", "-t", "1", &container]);
+    assert_eq!(next_of(&mut watch, "agents-1").await, NodeState::Exited);
+    assert_eq!(
+        next_of(&mut watch, "agents-1").await,
+        NodeState::Stopped,
+        "docker stop ends with its stop event"
+    );
+    docker(&["start", &container]);
+    assert_eq!(next_of(&mut watch, "agents-1").await, NodeState::Running);
+    docker(&["pause", &container]);
+    assert_eq!(next_of(&mut watch, "agents-1").await, NodeState::Paused);
+    docker(&["unpause", &container]);
+    assert_eq!(next_of(&mut watch, "agents-1").await, NodeState::Running);
+
+    cancel.cancel();
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while watch.recv().await.is_some() {}
+    })
+    .await;
+    assert!(closed.is_ok(), "a cancelled watch closes its channel");
+
+    let destroy = engine
+        .execute(Operation::Destroy {
+            cluster: name.clone(),
+        })
+        .await
+        .expect("destroy");
+    assert_eq!(destroy.outcome, Outcome::Succeeded);
+    assert!(containers(&format!("io.clusterdeck.cluster={name}")).is_empty());
+}
+
+#[tokio::test]
+async fn a_backend_without_the_capability_cannot_be_watched() {
+    use clusterdeck::engine::{Engine, EventSink, Operation};
+    use clusterdeck::state::StateStore;
+    use tokio_util::sync::CancellationToken;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "name: unwatched\nnode_groups: [{ name: a, count: 1, roles: [x] }]\n",
+    )
+    .expect("spec");
+    let (sink, _events) = EventSink::channel();
+    let engine = Engine::new(
+        StateStore::new(dir.path().join("state")),
+        sink,
+        CancellationToken::new(),
+    );
+    engine
+        .execute(Operation::Up { spec })
+        .await
+        .expect("local up");
+    let err = engine
+        .watch("unwatched")
+        .await
+        .expect_err("local cannot watch");
+    assert_eq!(
+        err.to_string(),
+        "backend \"local\" cannot watch node states"
+    );
+    engine
+        .execute(Operation::Destroy {
+            cluster: "unwatched".into(),
+        })
+        .await
+        .expect("destroy");
 }
