@@ -61,13 +61,36 @@ pub async fn remove_container_by_key(
     }
 }
 
-/// Removes a network by id, or the cluster's own by name.
+/// Removes a network by id, or the cluster's own by name when only the
+/// intent was journalled (and only if it carries the cluster's uid).
 pub async fn remove_network(
     ctx: &BackendContext,
     docker: &Docker,
     id: Option<&str>,
 ) -> Result<(), BackendError> {
-    let target = id.map_or_else(|| network_name(ctx.name()), str::to_owned);
+    let target = match id {
+        Some(id) => id.to_owned(),
+        None => {
+            let name = network_name(ctx.name());
+            let found = docker
+                .inspect_network(
+                    &name,
+                    None::<bollard::query_parameters::InspectNetworkOptions>,
+                )
+                .await
+                .map_err(|err| api_error(&format!("inspect network {name}"), &err))?;
+            let owner = found
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get(LABEL_CLUSTER_ID));
+            if owner.map(String::as_str) != Some(ctx.uid()) {
+                return Err(BackendError::not_found(format!(
+                    "network {name} is not this cluster's"
+                )));
+            }
+            name
+        }
+    };
     docker
         .remove_network(&target)
         .await
@@ -81,18 +104,25 @@ pub async fn remove_volume(docker: &Docker, name: &str) -> Result<(), BackendErr
         .map_err(|err| api_error(&format!("remove volume {name}"), &err))
 }
 
-/// Removes a workspace directory, but only one clusterdeck marked as a
-/// workspace: a wrong id never removes someone's directory.
-pub async fn remove_workspace(dir: &Path) -> Result<(), BackendError> {
+/// Removes a workspace directory, but only one clusterdeck marked as the
+/// workspace of the cluster `uid`: a wrong id never removes someone's
+/// directory, nor another cluster's workspace.
+pub async fn remove_workspace(dir: &Path, uid: &str) -> Result<(), BackendError> {
     if !dir.exists() {
         return Err(BackendError::not_found(format!(
             "workspace {} is gone",
             dir.display()
         )));
     }
-    if !dir.join(WORKSPACE_MARK).is_file() {
+    let Ok(mark) = std::fs::read_to_string(dir.join(WORKSPACE_MARK)) else {
         return Err(BackendError::invalid(format!(
             "{} has no {WORKSPACE_MARK}: it is not a clusterdeck workspace, and is left alone",
+            dir.display()
+        )));
+    };
+    if mark.lines().next().map(str::trim) != Some(uid) {
+        return Err(BackendError::not_found(format!(
+            "workspace {} belongs to another cluster",
             dir.display()
         )));
     }

@@ -177,7 +177,7 @@ impl Backend for DockerBackend {
                     Some(id) => std::path::PathBuf::from(id),
                     None => create::options(ctx)?.workspace(&ctx.state_dir, ctx.name()),
                 };
-                destroy::remove_workspace(&dir).await
+                destroy::remove_workspace(&dir, ctx.uid()).await
             }
             CONTAINER => {
                 let docker = engine().await?;
