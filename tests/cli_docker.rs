@@ -419,3 +419,47 @@ node_groups:
         "{said}"
     );
 }
+
+/// `examples/docker.yaml` as shipped (only its name made unique, and its
+/// relative paths made absolute, since it is copied elsewhere) comes up and
+/// passes its debuggers.
+#[test]
+fn the_docker_example_comes_up_and_passes_its_debuggers() {
+    let test = "the_docker_example_comes_up_and_passes_its_debuggers";
+    if !require(test, &[DEBIAN]) {
+        return;
+    }
+    let name = unique_name("example");
+    let deck = Deck::new();
+    let _cleanup = DockerCleanup::new(&deck, &name);
+    let root = common::repo_root();
+    let example = std::fs::read_to_string(root.join("examples/docker.yaml")).expect("example");
+    assert!(example.contains("name: docker-demo\n"), "{example}");
+    let spec = example
+        .replace("name: docker-demo\n", &format!("name: {name}\n"))
+        .replace("../assets/", &format!("{}/assets/", root.display()));
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("docker.yaml");
+    std::fs::write(&path, spec).expect("write spec");
+
+    let up = json_ok(&deck, &["up", "--headless", path.to_str().expect("path")]);
+    let results: Vec<(String, String)> = up
+        .iter()
+        .filter(|event| event["event"] == "check_result" && event["kind"] == "debugger")
+        .map(|event| {
+            (
+                format!("{} {}", event["name"], event["node"]),
+                event["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    // agent-up on 3 agents, master-config on the master, address on all 4.
+    assert_eq!(results.len(), 8, "{results:?}");
+    assert!(
+        results.iter().all(|(_, status)| status == "pass"),
+        "{results:?}"
+    );
+    let destroy = deck.run(&["destroy", &name]);
+    assert!(destroy.status.success(), "{}", text(&destroy.stderr));
+    assert_nothing_left(&name);
+}

@@ -45,7 +45,9 @@ fn unavailable(images: &[&str]) -> Option<String> {
     images
         .iter()
         .find(|image| !docker(&["image", "inspect", image]).status.success())
-        .map(|image| format!("the node image {image} is missing (scripts/build-node-images builds it)"))
+        .map(|image| {
+            format!("the node image {image} is missing (scripts/build-node-images builds it)")
+        })
 }
 
 /// Whether the test can run: the engine answers and every image is there.
