@@ -7,6 +7,7 @@
 //! [`BackendContext`] and announce what they create through its [`Journal`].
 
 mod context;
+pub mod docker;
 mod error;
 pub mod local;
 mod options;

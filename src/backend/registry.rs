@@ -43,10 +43,11 @@ impl Registry {
         self
     }
 
-    /// The backends built into clusterdeck: `local` and `ssh`.
+    /// The backends built into clusterdeck: `local`, `ssh` and `docker`.
     pub fn builtin() -> Self {
         Self::empty()
             .with(Arc::new(super::local::LocalBackend))
+            .with(Arc::new(super::docker::DockerBackend))
             .with(Arc::new(super::ssh::SshBackend))
     }
 
@@ -175,17 +176,17 @@ mod tests {
         );
         assert!(registry.get("broken").is_err());
         assert_eq!(*resolver.0.lock().expect("count"), 2);
-        assert_eq!(registry.kinds(), vec!["extra", "local", "ssh"]);
+        assert_eq!(registry.kinds(), vec!["docker", "extra", "local", "ssh"]);
         assert_eq!(
             registry.get("nope").err(),
-            Some("unknown backend \"nope\" (and no plugin clusterdeck-plugin-nope was found); available backends: local, ssh".to_owned())
+            Some("unknown backend \"nope\" (and no plugin clusterdeck-plugin-nope was found); available backends: docker, local, ssh".to_owned())
         );
     }
 
     #[test]
     fn builtins_are_found_by_kind_and_unknown_kinds_list_the_known() {
         let registry = Registry::builtin();
-        assert_eq!(registry.kinds(), vec!["local", "ssh"]);
+        assert_eq!(registry.kinds(), vec!["docker", "local", "ssh"]);
         assert_eq!(
             registry
                 .get("local")
@@ -198,10 +199,15 @@ mod tests {
                 .is_some_and(|caps| caps.scale)
         );
         assert!(registry.capabilities("ssh").is_some_and(|caps| !caps.scale));
-        assert_eq!(registry.capabilities("docker"), None);
+        assert!(
+            registry
+                .capabilities("docker")
+                .is_some_and(|caps| caps.scale && caps.stop_start)
+        );
+        assert_eq!(registry.capabilities("aws"), None);
         assert_eq!(
-            registry.get("docker").err(),
-            Some("unknown backend \"docker\"; available backends: local, ssh".to_owned())
+            registry.get("aws").err(),
+            Some("unknown backend \"aws\"; available backends: docker, local, ssh".to_owned())
         );
         assert!(Registry::empty().get("local").is_err());
     }

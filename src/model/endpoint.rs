@@ -33,8 +33,17 @@ pub enum Endpoint {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         env: BTreeMap<String, String>,
     },
-    /// A container; no transport reaches it yet.
-    DockerContainer { container: String },
+    /// A container reached through the engine's exec and archive APIs.
+    DockerContainer {
+        /// The container's id or name.
+        container: String,
+        /// The node's directory inside the container (absolute).
+        #[serde(default = "default_container_root")]
+        root: String,
+        /// Labels set on every command of the node, as `local.env`.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        env: BTreeMap<String, String>,
+    },
     /// A machine reached over SSH.
     Ssh {
         host: String,
@@ -60,6 +69,13 @@ pub enum Endpoint {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         env: BTreeMap<String, String>,
     },
+}
+
+/// Where a container node's files go when the endpoint does not say.
+pub const DEFAULT_CONTAINER_ROOT: &str = "/clusterdeck";
+
+fn default_container_root() -> String {
+    DEFAULT_CONTAINER_ROOT.to_owned()
 }
 
 impl Endpoint {

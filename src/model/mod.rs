@@ -23,7 +23,7 @@ mod summary;
 
 pub use capabilities::{Capabilities, UrlFetch};
 pub use check::{CheckKind, CheckResult, CheckStatus, SourceLocation, ValidatorOutcome};
-pub use endpoint::{Endpoint, HostKeyPolicy};
+pub use endpoint::{DEFAULT_CONTAINER_ROOT, Endpoint, HostKeyPolicy};
 pub use error::{BackendFailure, BackendFailureKind};
 pub use group::{
     BackendInfo, ClusterRef, GroupRequest, LABEL_CLUSTER, LABEL_UID, NodeOutcome, NodeRequest,

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::docker::DockerTransport;
 use super::ssh::{SshSettings, SshTarget, SshTransport};
-use super::{ConnectError, ConnectErrorKind, LocalTransport, Transport, TransportError};
+use super::{LocalTransport, Transport, TransportError};
 use crate::model::Endpoint;
 
 /// How long an SSH connection may take when the endpoint does not say.
@@ -21,7 +22,11 @@ pub fn connect(
     match endpoint {
         Endpoint::Local { root, env: labels } => {
             let mut env = env;
-            env.extend(labels.iter().map(|(key, value)| (key.clone(), value.clone())));
+            env.extend(
+                labels
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone())),
+            );
             Ok(Arc::new(LocalTransport::new(root.clone(), env)))
         }
         Endpoint::Ssh {
@@ -37,7 +42,11 @@ pub fn connect(
             env: labels,
         } => {
             let mut env = env;
-            env.extend(labels.iter().map(|(key, value)| (key.clone(), value.clone())));
+            env.extend(
+                labels
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone())),
+            );
             let target = SshTarget {
                 alias: host.clone(),
                 host: host.clone(),
@@ -66,13 +75,19 @@ pub fn connect(
                 env,
             )))
         }
-        Endpoint::DockerContainer { container } => Err(ConnectError::new(
-            ConnectErrorKind::Unsupported,
-            format!(
-                "node {node} is docker container {container}, and this build has no docker transport"
-            ),
-        )
-        .into()),
+        Endpoint::DockerContainer {
+            container,
+            root,
+            env: labels,
+        } => {
+            let mut env = env;
+            env.extend(
+                labels
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone())),
+            );
+            Ok(Arc::new(DockerTransport::new(node, container, root, env)))
+        }
     }
 }
 
@@ -84,7 +99,7 @@ mod tests {
 
     use super::*;
     use crate::model::Stream;
-    use crate::transport::{ExecRequest, ExecStatus};
+    use crate::transport::{ConnectErrorKind, ExecRequest, ExecStatus};
 
     #[tokio::test]
     async fn a_local_endpoint_runs_commands_in_its_root_with_its_labels() {
@@ -121,15 +136,19 @@ mod tests {
     }
 
     #[test]
-    fn a_docker_endpoint_is_refused_with_its_kind() {
-        let endpoint = Endpoint::DockerContainer {
-            container: "c1".to_owned(),
-        };
-        let Err(error) = connect("a-1", &endpoint, Vec::new()) else {
-            panic!("no docker transport yet");
-        };
-        assert_eq!(error.connect_kind(), Some(ConnectErrorKind::Unsupported));
-        assert!(error.to_string().contains("container c1"), "{error}");
+    fn a_docker_endpoint_builds_a_transport_without_calling_the_engine() {
+        let endpoint: Endpoint =
+            serde_json::from_str(r#"{"kind":"docker_container","container":"c1"}"#)
+                .expect("root and env may be left out");
+        assert_eq!(
+            endpoint,
+            Endpoint::DockerContainer {
+                container: "c1".to_owned(),
+                root: crate::model::DEFAULT_CONTAINER_ROOT.to_owned(),
+                env: BTreeMap::new(),
+            }
+        );
+        assert!(connect("a-1", &endpoint, Vec::new()).is_ok());
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 //! transport the same way on every backend.
 
 mod connect;
+pub mod docker;
 mod lines;
 mod local;
 pub mod ssh;

@@ -284,6 +284,8 @@ impl Backend for FakeBackend {
     async fn endpoint(&self, _ctx: &BackendContext, node: &Node) -> Result<Endpoint, BackendError> {
         Ok(Endpoint::DockerContainer {
             container: node.id.clone(),
+            root: "/clusterdeck".to_owned(),
+            env: std::collections::BTreeMap::new(),
         })
     }
 }
