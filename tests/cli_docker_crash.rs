@@ -52,9 +52,14 @@ fn write_slow_spec(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     common::write_spec(dir, &spec, SLOW_INSTALLER)
 }
 
-/// Starts `up` of a fresh cluster, lets `kill` SIGKILL it, then checks that
-/// `destroy` and `gc --yes` succeed and leave nothing of it.
-fn killed_up_leaves_nothing(test: &str, kill: impl FnOnce(&Deck, &str)) {
+/// Starts `up` of a fresh cluster, lets `kill` SIGKILL it, checks what it
+/// left with `left` (the number of its containers), then that `destroy` and
+/// `gc --yes` succeed and leave nothing of it.
+fn killed_up_leaves_nothing(
+    test: &str,
+    kill: impl FnOnce(&Deck, &str),
+    left: impl FnOnce(usize) -> bool,
+) {
     if !require(test, &[BUSYBOX]) {
         return;
     }
@@ -65,6 +70,11 @@ fn killed_up_leaves_nothing(test: &str, kill: impl FnOnce(&Deck, &str)) {
     let dir = tempfile::tempdir().expect("dir");
     let spec = write_slow_spec(dir.path(), &name);
     kill(&deck, spec.to_str().expect("path"));
+    let before = Labelled::of_cluster(&name);
+    assert!(
+        left(before.containers.len()),
+        "the kill left unexpected containers: {before:?}"
+    );
 
     // Killed before it wrote its identity, `up` left no cluster to destroy.
     let known = uid_on_disk(&deck, &name).is_some();
@@ -99,12 +109,17 @@ fn up_killed_right_after_it_started() {
     killed_up_leaves_nothing(
         "kstart",
         up_killed_on(|event| is(event, "operation_started")),
+        |_| true,
     );
 }
 
 #[test]
 fn up_killed_after_the_first_container_was_created() {
-    killed_up_leaves_nothing("kcreated", up_killed_on(|event| is(event, "node_created")));
+    killed_up_leaves_nothing(
+        "kcreated",
+        up_killed_on(|event| is(event, "node_created")),
+        |containers| containers >= 1,
+    );
 }
 
 #[test]
@@ -117,6 +132,7 @@ fn up_killed_while_installing() {
                     .as_str()
                     .is_some_and(|step| step.starts_with("install:"))
         }),
+        |containers| containers == 4,
     );
 }
 
@@ -125,18 +141,23 @@ fn up_killed_while_debugging() {
     killed_up_leaves_nothing(
         "kdebug",
         up_killed_on(|event| is(event, "check_result") && event["kind"] == "debugger"),
+        |containers| containers == 4,
     );
 }
 
 #[test]
 fn up_killed_after_a_short_delay() {
-    killed_up_leaves_nothing("kdelay", |deck, spec| {
-        kill_after(
-            deck,
-            &["up", "--headless", spec],
-            Duration::from_millis(400),
-        );
-    });
+    killed_up_leaves_nothing(
+        "kdelay",
+        |deck, spec| {
+            kill_after(
+                deck,
+                &["up", "--headless", spec],
+                Duration::from_millis(400),
+            );
+        },
+        |_| true,
+    );
 }
 
 /// A cluster whose state directory is gone is still found by its labels.
