@@ -25,8 +25,8 @@ use crate::model::{Node, NodeState};
 
 /// Where the cluster's workspace is mounted in every node.
 pub const WORKSPACE_MOUNT: &str = "/workspace";
-/// A file in each workspace naming its cluster's uid, so `gc` can tell
-/// whose it is without a record.
+/// A file in each workspace naming its cluster's uid and state directory
+/// (a line each), so `gc` can tell whose it is without a record.
 pub const WORKSPACE_MARK: &str = ".clusterdeck-cluster-uid";
 /// The keep-alive of a docker-exec node: the container lives as long as
 /// it runs, and the init process forwards `docker stop`'s SIGTERM to it.
@@ -97,7 +97,8 @@ fn make_workspace(ctx: &BackendContext, options: &DockerOptions) -> Result<(), B
             &source,
         )
     })?;
-    std::fs::write(dir.join(WORKSPACE_MARK), ctx.uid()).map_err(|source| {
+    let mark = format!("{}\n{}\n", ctx.uid(), ctx.state_dir.display());
+    std::fs::write(dir.join(WORKSPACE_MARK), mark).map_err(|source| {
         BackendError::io(format_args!("cannot write into {}", dir.display()), &source)
     })?;
     ctx.journal.created(&resource, &dir.display().to_string())

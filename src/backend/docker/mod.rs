@@ -192,7 +192,7 @@ impl Backend for DockerBackend {
     async fn list_labelled(&self, ctx: &GcContext) -> Result<Vec<LabelledResource>, BackendError> {
         let options =
             DockerOptions::parse(&ctx.options).map_err(|err| BackendError::invalid(err.message))?;
-        gc::list(&engine().await?, &options).await
+        gc::list(&engine().await?, &options, &ctx.state_root).await
     }
 
     async fn endpoint(&self, ctx: &BackendContext, node: &Node) -> Result<Endpoint, BackendError> {

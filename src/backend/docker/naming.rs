@@ -14,6 +14,9 @@ pub const LABEL_GROUP: &str = "io.clusterdeck.group";
 pub const LABEL_ROLES: &str = "io.clusterdeck.roles";
 /// The node's name within the cluster (`agents-2`).
 pub const LABEL_NODE: &str = "io.clusterdeck.node";
+/// The cluster's state directory: `gc` of one state directory leaves alone
+/// the live clusters of another that shares the engine.
+pub const LABEL_STATE_DIR: &str = "io.clusterdeck.state-dir";
 
 /// Journal kinds of what the backend creates.
 pub const CONTAINER: &str = "container";
@@ -43,6 +46,10 @@ pub fn cluster_labels(ctx: &BackendContext, extra: &[(String, String)]) -> HashM
     labels.extend(ctx.cluster.labels.clone());
     labels.insert(LABEL_CLUSTER.to_owned(), ctx.name().to_owned());
     labels.insert(LABEL_CLUSTER_ID.to_owned(), ctx.uid().to_owned());
+    labels.insert(
+        LABEL_STATE_DIR.to_owned(),
+        ctx.state_dir.display().to_string(),
+    );
     labels
 }
 
