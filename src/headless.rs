@@ -200,6 +200,7 @@ fn outcome_word(outcome: Outcome) -> &'static str {
 fn status_word(status: CheckStatus) -> &'static str {
     match status {
         CheckStatus::Pass => "pass",
+        CheckStatus::Warn => "WARN",
         CheckStatus::Fail => "FAIL",
         CheckStatus::Timeout => "TIMEOUT",
         CheckStatus::Unreachable => "UNREACHABLE",
@@ -271,8 +272,13 @@ pub fn summary_lines(summary: &Summary) -> Vec<String> {
     let tally = &summary.tally;
     if tally.total() > 0 {
         lines.push(format!(
-            "  results: {} pass, {} fail{}, {} timeout, {} unreachable",
+            "  results: {} pass{}, {} fail{}, {} timeout, {} unreachable",
             tally.pass,
+            if tally.warn > 0 {
+                format!(", {} warn", tally.warn)
+            } else {
+                String::new()
+            },
             tally.fail,
             exit_codes(summary),
             tally.timeout,

@@ -27,11 +27,16 @@ pub use crate::model::{
     BackendInfo, Capabilities, Endpoint, GroupRequest, LabelledResource, NodeOutcome, OptionSpec,
     OptionType, PowerAction, PreflightCheck, ResourceRef, ResourceScope,
 };
-use crate::model::{Node, ValidatorOutcome};
+use crate::model::{Node, NodeStateChange, ValidatorOutcome};
 use crate::spec::ClusterSpec;
 
 /// One result per node of a batch operation, by node name.
 pub type NodeResults = Vec<(String, Result<(), BackendError>)>;
+
+/// Node state changes as a backend sees them happen (`Backend::watch`). An
+/// `Err` is the last item: why the watch ended. The channel closes when the
+/// watch ends; dropping the receiver (or cancelling the context) ends it.
+pub type NodeWatch = tokio::sync::mpsc::Receiver<Result<NodeStateChange, BackendError>>;
 
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -106,6 +111,17 @@ pub trait Backend: Send + Sync {
         known: &[Node],
     ) -> Result<Vec<Node>, BackendError> {
         Ok(known.to_vec())
+    }
+
+    /// Follows the cluster's nodes as they change state from now on (the
+    /// capability `watch`), for a dashboard that shows them live without
+    /// polling. Nodes created after the call (a scale) are followed too.
+    async fn watch(
+        &self,
+        _ctx: &BackendContext,
+        _nodes: &[Node],
+    ) -> Result<NodeWatch, BackendError> {
+        Err(BackendError::unsupported(&self.kind(), "watch node states"))
     }
 
     /// Destroys one journalled resource, created (`id` known) or only

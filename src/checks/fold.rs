@@ -40,7 +40,8 @@ pub fn fold(results: &[CheckResult]) -> Vec<FoldedResult> {
         CheckStatus::Fail => 0,
         CheckStatus::Timeout => 1,
         CheckStatus::Unreachable => 2,
-        CheckStatus::Pass => 3,
+        CheckStatus::Warn => 3,
+        CheckStatus::Pass => 4,
     };
     // Keep checks in the order they first appeared; within a check, worst first.
     let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();

@@ -25,6 +25,7 @@ mod remote;
 mod scale;
 mod sink;
 mod up;
+mod watch;
 mod waves;
 
 use std::sync::Arc;

@@ -15,6 +15,10 @@ pub struct Capabilities {
     /// Can list what carries clusterdeck's labels without a cluster record.
     #[serde(default)]
     pub gc: bool,
+    /// Can report node state changes as they happen (`watch`), so the
+    /// dashboard need not poll.
+    #[serde(default)]
+    pub watch: bool,
     /// Where an installer named by URL is downloaded; records written before
     /// this field existed mean the host.
     #[serde(default)]
@@ -45,6 +49,7 @@ impl Capabilities {
             (self.scale, "scale"),
             (self.stop_start, "stop-start"),
             (self.gc, "gc"),
+            (self.watch, "watch"),
         ]
         .into_iter()
         .filter_map(|(supported, name)| supported.then_some(name))
@@ -66,12 +71,13 @@ mod tests {
             scale: false,
             stop_start: false,
             gc: true,
+            watch: false,
             url_fetch: UrlFetch::Host,
         };
         let json = serde_json::to_string(&capabilities).expect("serializes");
         assert_eq!(
             json,
-            r#"{"create":true,"destroy":true,"install_from_path":true,"install_from_url":false,"scale":false,"stop_start":false,"gc":true,"url_fetch":"host"}"#
+            r#"{"create":true,"destroy":true,"install_from_path":true,"install_from_url":false,"scale":false,"stop_start":false,"gc":true,"watch":false,"url_fetch":"host"}"#
         );
         let back: Capabilities = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, capabilities);
@@ -91,6 +97,7 @@ mod tests {
         )
         .expect("an answer without the newer fields reads");
         assert!(!older.gc);
+        assert!(!older.watch, "an older answer cannot watch");
         assert_eq!(older.url_fetch, UrlFetch::Host);
     }
 }

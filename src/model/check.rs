@@ -17,6 +17,9 @@ pub enum CheckKind {
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Pass,
+    /// Works, with a caveat worth reading (a `doctor` finding such as little
+    /// free disk): reported with its fix, but it fails nothing.
+    Warn,
     Fail,
     Timeout,
     /// The node could not be reached at all (its transport failed).
@@ -27,6 +30,7 @@ impl CheckStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pass => "pass",
+            Self::Warn => "warn",
             Self::Fail => "fail",
             Self::Timeout => "timeout",
             Self::Unreachable => "unreachable",

@@ -104,6 +104,18 @@ impl PreflightCheck {
         }
     }
 
+    /// Works, with a caveat and what to do about it; fails nothing.
+    pub fn warn(
+        name: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            status: CheckStatus::Warn,
+            ..Self::fail(name, message, fix)
+        }
+    }
+
     pub fn fail(
         name: impl Into<String>,
         message: impl Into<String>,

@@ -30,7 +30,7 @@ pub use group::{
     PowerAction, PreflightCheck,
 };
 pub use ids::{new_uid, now};
-pub use node::{Node, NodeState, node_name};
+pub use node::{Node, NodeState, NodeStateChange, node_name};
 pub use operation::{OperationKind, Outcome, StepStatus};
 pub use options::{OptionScope, OptionSpec, OptionType};
 pub use resource::{LabelledResource, ResourceRef, ResourceScope};

@@ -24,6 +24,11 @@ pub enum NodeState {
     Running,
     Failed,
     Stopped,
+    /// Its main process ended without clusterdeck stopping it: killed or
+    /// crashed from outside (a container `docker kill`ed).
+    Exited,
+    /// Frozen from outside (`docker pause`); it resumes where it was.
+    Paused,
     Destroyed,
 }
 
@@ -34,6 +39,8 @@ impl NodeState {
             Self::Running => "running",
             Self::Failed => "failed",
             Self::Stopped => "stopped",
+            Self::Exited => "exited",
+            Self::Paused => "paused",
             Self::Destroyed => "destroyed",
         }
     }
@@ -43,6 +50,15 @@ impl Node {
     pub fn has_any_role(&self, roles: &[String]) -> bool {
         roles.is_empty() || self.roles.iter().any(|role| roles.contains(role))
     }
+}
+
+/// A node's state changed, as a backend that can watch its nodes saw it
+/// happen (`Backend::watch`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStateChange {
+    /// The node's name in the cluster (`agents-2`).
+    pub node: String,
+    pub state: NodeState,
 }
 
 /// The name a node of `group` at 1-based `index` gets.

@@ -75,15 +75,24 @@ pub struct FoldedResult {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     pub pass: usize,
+    /// Left out when zero: only `doctor` checks warn, and the tally of every
+    /// other operation keeps the shape it always had.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub warn: usize,
     pub fail: usize,
     pub timeout: usize,
     pub unreachable: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Tally {
     pub fn add(&mut self, status: CheckStatus) {
         match status {
             CheckStatus::Pass => self.pass += 1,
+            CheckStatus::Warn => self.warn += 1,
             CheckStatus::Fail => self.fail += 1,
             CheckStatus::Timeout => self.timeout += 1,
             CheckStatus::Unreachable => self.unreachable += 1,
@@ -91,10 +100,11 @@ impl Tally {
     }
 
     pub fn total(&self) -> usize {
-        self.pass + self.fail + self.timeout + self.unreachable
+        self.pass + self.warn + self.fail + self.timeout + self.unreachable
     }
 
+    /// Nothing failed, timed out or was unreachable; warnings pass.
     pub fn all_passed(&self) -> bool {
-        self.pass == self.total()
+        self.pass + self.warn == self.total()
     }
 }

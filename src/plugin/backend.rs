@@ -97,11 +97,15 @@ impl ExternalBackend {
 /// Asks a started plugin for its info.
 pub async fn fetch_info(client: &PluginClient) -> Result<BackendInfo, PluginError> {
     let result = client.call("info", Value::Null, &NoContext, None).await?;
-    serde_json::from_value(result).map_err(|err| PluginError::Shape {
-        plugin: client.name().to_owned(),
-        method: "info".to_owned(),
-        detail: err.to_string(),
-    })
+    let mut info: BackendInfo =
+        serde_json::from_value(result).map_err(|err| PluginError::Shape {
+            plugin: client.name().to_owned(),
+            method: "info".to_owned(),
+            detail: err.to_string(),
+        })?;
+    // Protocol v1 has no method to watch nodes with, whatever it claims.
+    info.capabilities.watch = false;
+    Ok(info)
 }
 
 /// The context as the plugin sees it: plain data, no handles.

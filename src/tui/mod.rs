@@ -46,6 +46,10 @@ pub enum Start {
 
 /// How often an attached cluster's node states are refreshed.
 const REFRESH_EVERY: Duration = Duration::from_secs(2);
+/// While the backend reports node states live, a refresh only every this
+/// many periods: for what changes in the record (status, another terminal's
+/// operations), not for node states.
+const WATCHED_REFRESH_PERIODS: u32 = 15;
 /// How often running clocks redraw while something is in progress.
 const TICK_EVERY: Duration = Duration::from_millis(250);
 /// How long quitting waits for a cancelled operation to record its state.
@@ -127,6 +131,7 @@ async fn event_loop(
     }
     let mut dirty = true;
     let mut terminated = false;
+    let mut refresh_periods: u32 = 0;
     tracing::info!("dashboard started");
     loop {
         for command in commands.drain(..) {
@@ -155,6 +160,10 @@ async fn event_loop(
                 break;
             }
             _ = refresh.tick(), if app.refresh_target().is_some() => {
+                refresh_periods = refresh_periods.wrapping_add(1);
+                if app.watching_shown() && !refresh_periods.is_multiple_of(WATCHED_REFRESH_PERIODS) {
+                    continue;
+                }
                 let name = app.refresh_target().unwrap_or_default().to_owned();
                 commands.push(Command::Refresh(name));
                 continue;

@@ -3,7 +3,7 @@
 
 use crate::engine::Event;
 pub use crate::engine::Operation;
-use crate::model::{OperationKind, Outcome};
+use crate::model::{NodeStateChange, OperationKind, Outcome};
 
 use super::state::{ClusterRow, ClusterView};
 
@@ -32,6 +32,25 @@ pub enum Msg {
         /// Its record is gone: destroyed from elsewhere.
         gone: bool,
         /// When it failed (RFC 3339), for the log line.
+        time: String,
+    },
+    /// The backend now reports the cluster's node states as they change.
+    Watching {
+        cluster: String,
+    },
+    /// A node of a watched cluster changed state.
+    NodeState {
+        cluster: String,
+        change: NodeStateChange,
+        /// When it was seen (RFC 3339), for the log line.
+        time: String,
+    },
+    /// The watch of a cluster ended (its backend's event stream broke, or it
+    /// could not start): periodic refreshes take over.
+    WatchEnded {
+        cluster: String,
+        reason: String,
+        /// When it ended (RFC 3339), for the log line.
         time: String,
     },
     /// A problem a background job hit, to show the user.
@@ -69,6 +88,9 @@ pub enum Command {
     LoadClusters,
     Attach(String),
     Refresh(String),
+    /// Follow the cluster's node states live (its backend can `watch`);
+    /// replaces the watch of any other cluster.
+    Watch(String),
 }
 
 /// What an operation works on, for the dashboard's messages: the cluster's

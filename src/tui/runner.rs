@@ -24,6 +24,9 @@ pub struct Runner {
     /// A refresh whose answer has not come yet: a slow or unreachable
     /// backend gets one refresh at a time, not one more every tick.
     refreshing: Option<tokio::task::JoinHandle<()>>,
+    /// The live watch of the shown cluster's node states; cancelling it
+    /// drops the backend's receiver, which ends the backend's watch.
+    watching: Option<CancellationToken>,
 }
 
 impl Runner {
@@ -36,12 +39,16 @@ impl Runner {
             cancel: None,
             running: None,
             refreshing: None,
+            watching: None,
         }
     }
 
     /// Cancels the running operation, if any, and waits (bounded) for it to
     /// stop its commands and record what exists.
     pub async fn shutdown(&mut self, patience: std::time::Duration) {
+        if let Some(watch) = self.watching.take() {
+            watch.cancel();
+        }
         if let Some(cancel) = &self.cancel {
             cancel.cancel();
         }
@@ -105,7 +112,58 @@ impl Runner {
                 tracing::debug!("the previous refresh is still running");
             }
             Command::Refresh(name) => self.refreshing = Some(self.load(name, false)),
+            Command::Watch(name) => self.watch(name),
         }
+    }
+
+    /// Follows one cluster's node states, in place of any earlier watch:
+    /// each change becomes a message; the end of the watch is one too.
+    fn watch(&mut self, cluster: String) {
+        if let Some(earlier) = self.watching.take() {
+            earlier.cancel();
+        }
+        let stop = CancellationToken::new();
+        self.watching = Some(stop.clone());
+        let (engine, _events) = self.engine(stop.clone());
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let ended = |reason: String| Msg::WatchEnded {
+                cluster: cluster.clone(),
+                reason,
+                time: crate::engine::now(),
+            };
+            let mut changes = match engine.watch(&cluster).await {
+                Ok(changes) => changes,
+                Err(err) => {
+                    let _ = messages.send(ended(err.to_string())).await;
+                    return;
+                }
+            };
+            let watching = Msg::Watching {
+                cluster: cluster.clone(),
+            };
+            if messages.send(watching).await.is_err() {
+                return;
+            }
+            loop {
+                let message = tokio::select! {
+                    () = stop.cancelled() => return,
+                    change = changes.recv() => match change {
+                        Some(Ok(change)) => Msg::NodeState {
+                            cluster: cluster.clone(),
+                            change,
+                            time: crate::engine::now(),
+                        },
+                        Some(Err(err)) => ended(err.to_string()),
+                        None => ended("the backend ended the watch".to_owned()),
+                    },
+                };
+                let last = matches!(message, Msg::WatchEnded { .. });
+                if messages.send(message).await.is_err() || last {
+                    return;
+                }
+            }
+        });
     }
 
     fn load(&self, name: String, attach: bool) -> tokio::task::JoinHandle<()> {

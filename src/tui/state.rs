@@ -189,6 +189,27 @@ pub enum Popup {
     },
 }
 
+/// The live watch of a cluster's node states (`Engine::watch`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// Node states come from periodic refreshes only.
+    Off,
+    /// Asked for; the runner has not confirmed it yet.
+    Asked(String),
+    /// The backend reports this cluster's changes as they happen.
+    Live(String),
+}
+
+impl Watch {
+    /// The cluster it is for (asked or live).
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Self::Off => None,
+            Self::Asked(name) | Self::Live(name) => Some(name),
+        }
+    }
+}
+
 /// A one-line message under the panels; errors stay until the next key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -219,6 +240,10 @@ pub struct App {
     pub last_finished: Option<Finished>,
     /// The last refresh error, so a lasting one is logged once, not every tick.
     pub refresh_error: Option<String>,
+    /// Whether the shown cluster's node states arrive live from its backend.
+    pub watch: Watch,
+    /// Why the last watch ended, so a lasting problem is logged once.
+    pub watch_error: Option<String>,
     pub notice: Option<Notice>,
     pub size: (u16, u16),
     pub should_quit: bool,
@@ -241,6 +266,8 @@ impl Default for App {
             running: None,
             last_finished: None,
             refresh_error: None,
+            watch: Watch::Off,
+            watch_error: None,
             notice: None,
             size: (80, 24),
             should_quit: false,
@@ -283,6 +310,11 @@ impl App {
             .as_ref()
             .filter(|cluster| self.running.is_none() && !cluster.is_gone())
             .map(|cluster| cluster.name.as_str())
+    }
+
+    /// The shown cluster's node states arrive live, so refreshes can be rare.
+    pub fn watching_shown(&self) -> bool {
+        matches!((&self.watch, &self.cluster), (Watch::Live(name), Some(shown)) if *name == shown.name)
     }
 
     pub fn filter(&self, panel: Panel) -> &str {

@@ -2,6 +2,7 @@
 //! and reducer tests that assert the commands `update` emits.
 
 mod session;
+mod watch;
 
 use std::time::{Duration, SystemTime};
 

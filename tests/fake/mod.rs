@@ -138,6 +138,7 @@ impl Backend for FakeBackend {
                 scale: false,
                 stop_start: false,
                 gc: true,
+                watch: false,
                 url_fetch: UrlFetch::Host,
             },
             cluster_options: Vec::new(),

@@ -26,6 +26,17 @@ pub fn node_state(status: ContainerStateStatusEnum) -> NodeState {
     }
 }
 
+/// The node state of a container state, told apart by what clusterdeck
+/// recorded: an exited container clusterdeck did not stop was killed or
+/// crashed (`exited`); a paused one was frozen from outside (`paused`).
+pub fn observed_state(status: ContainerStateStatusEnum, recorded: NodeState) -> NodeState {
+    match status {
+        ContainerStateStatusEnum::EXITED if recorded != NodeState::Stopped => NodeState::Exited,
+        ContainerStateStatusEnum::PAUSED => NodeState::Paused,
+        status => node_state(status),
+    }
+}
+
 /// The node with the state of its container; `destroyed` when the
 /// container is gone. A node never created keeps its state.
 pub async fn discover(docker: &Docker, node: &Node) -> Result<Node, BackendError> {
@@ -42,7 +53,7 @@ pub async fn discover(docker: &Docker, node: &Node) -> Result<Node, BackendError
     {
         Ok(inspected) => {
             if let Some(status) = inspected.state.and_then(|state| state.status) {
-                node.state = node_state(status);
+                node.state = observed_state(status, node.state);
             }
             Ok(node)
         }
@@ -74,5 +85,24 @@ mod tests {
         ] {
             assert_eq!(node_state(status), state, "{status}");
         }
+        use ContainerStateStatusEnum::{EXITED, PAUSED, RUNNING};
+        assert_eq!(
+            observed_state(EXITED, NodeState::Running),
+            NodeState::Exited,
+            "killed from outside"
+        );
+        assert_eq!(
+            observed_state(EXITED, NodeState::Stopped),
+            NodeState::Stopped,
+            "stopped by clusterdeck"
+        );
+        assert_eq!(
+            observed_state(PAUSED, NodeState::Running),
+            NodeState::Paused
+        );
+        assert_eq!(
+            observed_state(RUNNING, NodeState::Stopped),
+            NodeState::Running
+        );
     }
 }

@@ -13,6 +13,8 @@ mod gc;
 pub mod naming;
 pub mod options;
 mod power;
+pub mod preflight;
+pub mod watch;
 
 use std::collections::BTreeMap;
 
@@ -21,7 +23,8 @@ use futures::future::join_all;
 
 use super::{
     Backend, BackendContext, BackendError, BackendInfo, Capabilities, Endpoint, GcContext,
-    GroupRequest, LabelledResource, NodeOutcome, NodeResults, PowerAction, ResourceRef,
+    GroupRequest, LabelledResource, NodeOutcome, NodeResults, NodeWatch, PowerAction,
+    PreflightCheck, PreflightContext, ResourceRef,
 };
 use crate::model::{DEFAULT_CONTAINER_ROOT, Node, UrlFetch, ValidatorOutcome};
 use crate::spec::ClusterSpec;
@@ -53,6 +56,7 @@ impl Backend for DockerBackend {
                 scale: true,
                 stop_start: true,
                 gc: true,
+                watch: true,
                 url_fetch: UrlFetch::Host,
             },
             cluster_options: options::cluster_schema(),
@@ -187,6 +191,14 @@ impl Backend for DockerBackend {
                 "the docker backend does not know resources of kind {other:?}"
             ))),
         }
+    }
+
+    async fn preflight(&self, ctx: &PreflightContext) -> Vec<PreflightCheck> {
+        preflight::checks(ctx).await
+    }
+
+    async fn watch(&self, ctx: &BackendContext, nodes: &[Node]) -> Result<NodeWatch, BackendError> {
+        watch::watch(ctx, nodes).await
     }
 
     async fn list_labelled(&self, ctx: &GcContext) -> Result<Vec<LabelledResource>, BackendError> {

@@ -142,6 +142,7 @@ impl Backend for LocalBackend {
                 scale: true,
                 stop_start: true,
                 gc: true,
+                watch: false,
                 url_fetch: UrlFetch::Host,
             },
             cluster_options: vec![

@@ -193,6 +193,7 @@ impl Backend for SshBackend {
                 scale: false,
                 stop_start: false,
                 gc: false,
+                watch: false,
                 url_fetch: UrlFetch::Host,
             },
             cluster_options: vec![

@@ -53,6 +53,7 @@ pub fn members<'a>(app: &'a App, row: &FoldedResult) -> Vec<&'a CheckResult> {
 pub fn status_word(status: CheckStatus) -> &'static str {
     match status {
         CheckStatus::Pass => "PASS",
+        CheckStatus::Warn => "WARN",
         CheckStatus::Fail => "FAIL",
         CheckStatus::Timeout => "TIMEOUT",
         CheckStatus::Unreachable => "UNREACH",
@@ -63,7 +64,7 @@ pub fn status_style(status: CheckStatus, theme: &Theme) -> Style {
     match status {
         CheckStatus::Pass => theme.ok(),
         CheckStatus::Fail | CheckStatus::Unreachable => theme.failed(),
-        CheckStatus::Timeout => theme.warning(),
+        CheckStatus::Timeout | CheckStatus::Warn => theme.warning(),
     }
 }
 

@@ -66,8 +66,8 @@ fn badge(node: &NodeView, theme: &Theme) -> Span<'static> {
     let word = state_word(node);
     let style = match node.state {
         Some(NodeState::Running) => theme.ok(),
-        Some(NodeState::Failed) => theme.failed(),
-        Some(NodeState::Destroyed | NodeState::Stopped) => theme.dim(),
+        Some(NodeState::Failed | NodeState::Exited) => theme.failed(),
+        Some(NodeState::Destroyed | NodeState::Stopped | NodeState::Paused) => theme.dim(),
         _ => theme.busy(),
     };
     Span::styled(format!("[{word}]"), style)

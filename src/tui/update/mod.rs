@@ -6,6 +6,7 @@ mod command;
 mod engine;
 mod keys;
 mod refresh;
+mod watch;
 
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 
@@ -46,10 +47,27 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             app.notify(format!("showing cluster {}", view.name), false);
             app.cluster = Some(view);
             app.refresh_error = None;
-            Vec::new()
+            watch::watch_shown(app)
         }
         Msg::Refreshed(view) => {
             refresh::on_refreshed(app, view);
+            watch::watch_shown(app)
+        }
+        Msg::Watching { cluster } => watch::on_watching(app, cluster),
+        Msg::NodeState {
+            cluster,
+            change,
+            time,
+        } => {
+            watch::on_node_state(app, &cluster, change, time);
+            Vec::new()
+        }
+        Msg::WatchEnded {
+            cluster,
+            reason,
+            time,
+        } => {
+            watch::on_watch_ended(app, &cluster, reason, time);
             Vec::new()
         }
         Msg::RefreshFailed {
