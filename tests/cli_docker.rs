@@ -7,8 +7,8 @@
 mod common;
 
 use common::docker::{
-    BUSYBOX, DEBIAN, DockerCleanup, Labelled, assert_nothing_left, container_states, require,
-    unique_name,
+    BUSYBOX, DEBIAN, DockerCleanup, Labelled, assert_nothing_left, container_states, docker,
+    require, unique_name,
 };
 use common::tmux::{Tmux, require_tmux};
 use common::{Deck, text};
@@ -340,8 +340,26 @@ fn a_new_clusterdeck_process_shows_the_cluster_and_attaches_to_it() {
     tmux.type_line("run all echo attached-$CLUSTERDECK_NODE");
     let screen = tmux.wait_for("run succeeded");
     assert!(screen.contains("attached-agents-2"), "{screen}");
+
+    // Killed from outside: the dashboard follows the engine's events, and a
+    // new process's `inspect` sees it too.
+    let killed = docker(&["kill", &format!("clusterdeck-{name}-agents-3")]);
+    assert!(killed.status.success(), "{}", text(&killed.stderr));
+    let screen = tmux.wait_for("[exited]");
+    assert!(
+        screen
+            .lines()
+            .any(|line| line.contains("agents-3") && line.contains("[exited]")),
+        "{screen}"
+    );
     tmux.keys(&["q"]);
     tmux.wait_until_gone();
+    let nodes = record_nodes(&tmux.deck, &name);
+    assert!(
+        nodes.contains(&("agents-3".to_owned(), "exited".to_owned()))
+            && nodes.contains(&("agents-2".to_owned(), "running".to_owned())),
+        "{nodes:?}"
+    );
 }
 
 /// Runs `up` of `spec` (a cluster named `name`) that must fail before any
