@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// A 1 + 3 cluster whose installer leaves a marker naming the role and a
 /// daemon, and whose debuggers say which transport carried them.
-pub const SPEC: &str = "name: NAME
+const SPEC: &str = "name: NAME
 backend: { kind: docker, options: { image: IMAGE, transport: TRANSPORT } }
 node_groups:
   - { name: masters, count: 1, roles: [master] }
@@ -36,7 +36,7 @@ checks:
       timeout: 20s
 ";
 
-pub const INSTALLER: &str = "#!/bin/sh
+const INSTALLER: &str = "#!/bin/sh
 set -eu
 echo \"clusterdeck:progress 20 installing $1 on $CLUSTERDECK_NODE\"
 grep -q hello config.json
@@ -48,7 +48,7 @@ echo \"clusterdeck:progress 100 done\"
 
 /// The spec for cluster `name` on `image` over `transport` (`docker-exec`
 /// or `ssh`), written into `dir` with its installer.
-pub fn write_cluster_spec(
+fn write_cluster_spec(
     dir: &std::path::Path,
     name: &str,
     image: &str,
@@ -132,7 +132,7 @@ fn record_nodes(deck: &Deck, name: &str) -> Vec<(String, String)> {
 }
 
 /// Checks that `up` passed both debuggers on every node of the 1 + 3 cluster.
-pub fn assert_debuggers_passed(events: &[Value], transport: &str) {
+fn assert_debuggers_passed(events: &[Value], transport: &str) {
     let nodes = ["agents-1", "agents-2", "agents-3", "masters-1"];
     let installed = debugger_results(events, "installed");
     assert_eq!(installed.len(), 4, "{installed:?}");
@@ -241,7 +241,7 @@ fn a_cluster_comes_up_scales_stops_starts_and_leaves_nothing() {
         started.len() == 3 && started.iter().all(|(_, state)| state == "running"),
         "{started:?}"
     );
-    let hostname = json_ok(
+    let after_start = json_ok(
         &deck,
         &[
             "run",
@@ -250,7 +250,7 @@ fn a_cluster_comes_up_scales_stops_starts_and_leaves_nothing() {
             "cat \"$CLUSTERDECK_NODE_DIR/installed\"",
         ],
     );
-    let results: Vec<&Value> = hostname
+    let results: Vec<&Value> = after_start
         .iter()
         .filter(|event| event["event"] == "check_result")
         .collect();
