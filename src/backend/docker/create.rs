@@ -31,8 +31,9 @@ pub const WORKSPACE_MARK: &str = ".clusterdeck-cluster-uid";
 /// The keep-alive of a docker-exec node: the container lives as long as
 /// it runs, and the init process forwards `docker stop`'s SIGTERM to it.
 const KEEP_ALIVE: [&str; 2] = ["sleep", "2147483647"];
-/// The main process of an ssh node: host keys made if the image has none.
-const SSHD: &str = "mkdir -p /run/sshd && { ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1 || ssh-keygen -A; } && exec /usr/sbin/sshd -D -e";
+/// The main process of an ssh node: sshd serving the cluster's host key
+/// only, so every node of the cluster shows the same one.
+const SSHD: &str = "mkdir -p /run/sshd && chmod 700 /root/.ssh && exec /usr/sbin/sshd -D -e -h /etc/ssh/clusterdeck_host_ed25519_key -o UsePAM=no -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no";
 
 pub fn options(ctx: &BackendContext) -> Result<DockerOptions, BackendError> {
     DockerOptions::parse(&ctx.options).map_err(|err| BackendError::invalid(err.message))
@@ -51,6 +52,9 @@ pub async fn prepare(ctx: &BackendContext) -> Result<(), BackendError> {
     let options = options(ctx)?;
     let docker = engine().await?;
     check_image(&docker, &options.image).await?;
+    if options.ssh {
+        super::keys::ensure(&ctx.state_dir)?;
+    }
     make_workspace(ctx, &options)?;
     if options.network.is_none() {
         make_network(ctx, &docker, &options).await?;
@@ -240,6 +244,9 @@ impl Setup<'_> {
                 }
             })?;
         self.ctx.journal.created(&resource, &created.id)?;
+        if self.options.ssh {
+            self.authorize(&name, &created.id).await?;
+        }
         self.docker
             .start_container(
                 &created.id,
@@ -247,10 +254,13 @@ impl Setup<'_> {
             )
             .await
             .map_err(|err| api_error(&format!("start container {name}"), &err))?;
-        let address = self
-            .address(&created.id)
-            .await
-            .unwrap_or_else(|| name.clone());
+        let address = if self.options.ssh {
+            let network = network(self.ctx, self.options);
+            Some(wait_for_sshd(self.docker, &name, &created.id, &network).await?)
+        } else {
+            self.address(&created.id).await
+        };
+        let address = address.unwrap_or_else(|| name.clone());
         Ok(Node {
             id: created.id,
             name: node.to_owned(),
@@ -260,6 +270,38 @@ impl Setup<'_> {
             addresses: vec![address],
             state: NodeState::Running,
         })
+    }
+
+    /// Puts the cluster's public key and host key into a created container,
+    /// before its sshd starts.
+    async fn authorize(&self, name: &str, id: &str) -> Result<(), BackendError> {
+        let keys = super::keys::ensure(&self.ctx.state_dir)?;
+        let host_private = keys.host_private()?;
+        let authorized = format!("{}\n", keys.client_public);
+        let host_public = format!("{}\n", keys.host_public);
+        let host_key = super::keys::HOST_KEY_PATH.trim_start_matches('/');
+        let host_key_public = format!("{host_key}.pub");
+        let archive = crate::transport::docker::archive_files(
+            &[
+                ("root/.ssh/authorized_keys", authorized.as_bytes(), 0o600),
+                (host_key, &host_private, 0o600),
+                (&host_key_public, host_public.as_bytes(), 0o644),
+            ],
+            0,
+        )
+        .map_err(BackendError::other)?;
+        self.docker
+            .upload_to_container(
+                id,
+                Some(
+                    bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+                        .path("/")
+                        .build(),
+                ),
+                bollard::body_full(archive.into()),
+            )
+            .await
+            .map_err(|err| api_error(&format!("put the ssh keys into container {name}"), &err))
     }
 
     fn body(&self, node: &str) -> ContainerCreateBody {
@@ -334,6 +376,61 @@ impl Setup<'_> {
     /// The node's IP address on the cluster's network.
     async fn address(&self, id: &str) -> Option<String> {
         container_address(self.docker, id, &network(self.ctx, self.options)).await
+    }
+}
+
+/// How long a new node's sshd may take to listen.
+const SSHD_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Waits until the node's sshd accepts connections, so the first command
+/// does not race its start; fails at once when the container stops
+/// running instead (an image without sshd).
+async fn wait_for_sshd(
+    docker: &Docker,
+    name: &str,
+    id: &str,
+    network: &str,
+) -> Result<String, BackendError> {
+    let deadline = tokio::time::Instant::now() + SSHD_WAIT;
+    let hint = "backend option transport ssh needs an image that has /usr/sbin/sshd, such as clusterdeck/node-debian:bookworm";
+    loop {
+        let inspected = docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(|err| api_error(&format!("inspect container {name}"), &err))?;
+        let state = inspected.state.unwrap_or_default();
+        if state.running != Some(true) || state.restarting == Some(true) {
+            return Err(BackendError::invalid(format!(
+                "container {name} stopped (exit code {}) instead of running sshd; {hint}",
+                state.exit_code.unwrap_or_default()
+            )));
+        }
+        let address = inspected
+            .network_settings
+            .and_then(|settings| settings.networks)
+            .and_then(|networks| {
+                networks
+                    .get(network)
+                    .and_then(|found| found.ip_address.clone())
+            })
+            .filter(|ip| !ip.is_empty());
+        if let Some(address) = address
+            && tokio::net::TcpStream::connect((address.as_str(), 22))
+                .await
+                .is_ok()
+        {
+            return Ok(address);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(BackendError::other(format!(
+                "sshd of container {name} does not answer on port 22 after {}s; {hint}",
+                SSHD_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

@@ -10,6 +10,7 @@ mod create;
 mod destroy;
 mod discover;
 mod gc;
+mod keys;
 pub mod naming;
 pub mod options;
 mod power;
@@ -217,7 +218,7 @@ impl Backend for DockerBackend {
         let options = create::options(ctx)?;
         let env = BTreeMap::from([(CLUSTER_UID_ENV.to_owned(), ctx.uid().to_owned())]);
         if options.ssh {
-            return Err(BackendError::unsupported(KIND, "reach nodes over ssh yet"));
+            return ssh_endpoint(ctx, &options, node, env).await;
         }
         Ok(Endpoint::DockerContainer {
             container: node.id.clone(),
@@ -225,6 +226,38 @@ impl Backend for DockerBackend {
             env,
         })
     }
+}
+
+/// The node's sshd on its address in the cluster network, as root with
+/// the cluster's key, host keys checked against the cluster's known_hosts.
+async fn ssh_endpoint(
+    ctx: &BackendContext,
+    options: &DockerOptions,
+    node: &Node,
+    env: BTreeMap<String, String>,
+) -> Result<Endpoint, BackendError> {
+    let keys = keys::ensure(&ctx.state_dir)?;
+    let network = create::network(ctx, options);
+    let host = create::container_address(&engine().await?, &node.id, &network)
+        .await
+        .ok_or_else(|| {
+            BackendError::not_found(format!(
+                "node {} has no address on docker network {network}: is its container running?",
+                node.name
+            ))
+        })?;
+    Ok(Endpoint::Ssh {
+        host,
+        port: 22,
+        user: "root".to_owned(),
+        root: DEFAULT_CONTAINER_ROOT.to_owned(),
+        identity_files: vec![keys.identity],
+        known_hosts: Some(keys.known_hosts),
+        host_key_policy: crate::model::HostKeyPolicy::AcceptNew,
+        use_agent: false,
+        connect_timeout_ms: Some(10_000),
+        env,
+    })
 }
 
 #[cfg(test)]

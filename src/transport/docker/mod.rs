@@ -22,6 +22,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 pub use client::{connect_engine, describe, engine_address, engine_error_kind, status_code};
+pub use tar::archive_files;
 
 use super::lines::{LineSplitter, READ_CHUNK};
 use super::{

@@ -38,11 +38,20 @@ pub fn trailer(size: u64) -> Bytes {
 
 /// A whole archive of one file held in memory.
 pub fn archive(path: &str, data: &[u8], mode: u32, mtime: u64) -> Result<Vec<u8>, String> {
-    let size = data.len() as u64;
-    let mut out = Vec::with_capacity(data.len() + 4 * BLOCK);
-    out.extend_from_slice(&file_header(path, size, mode, mtime)?);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&trailer(size));
+    archive_files(&[(path, data, mode)], mtime)
+}
+
+/// An archive of small files held in memory: `(path, data, mode)` each.
+pub fn archive_files(files: &[(&str, &[u8], u32)], mtime: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for (path, data, mode) in files {
+        let size = data.len() as u64;
+        out.extend_from_slice(&file_header(path, size, *mode, mtime)?);
+        out.extend_from_slice(data);
+        let padding = (BLOCK - data.len() % BLOCK) % BLOCK;
+        out.resize(out.len() + padding, 0);
+    }
+    out.resize(out.len() + 2 * BLOCK, 0);
     Ok(out)
 }
 
@@ -104,5 +113,12 @@ mod tests {
         assert_eq!(&header[..90], "f".repeat(90).as_bytes());
         assert_eq!(&header[345..465], "d".repeat(120).as_bytes());
         assert!(file_header(&"z".repeat(300), 0, 0o600, 0).is_err());
+        let two = archive_files(&[("a", b"1", 0o600), ("b", &[7u8; 513], 0o644)], 0).expect("fits");
+        assert_eq!(
+            two.len(),
+            512 * (2 + 3 + 2),
+            "a header each, data in whole blocks, two empty"
+        );
+        assert_eq!(&two[1024..1024 + 1], b"b");
     }
 }
