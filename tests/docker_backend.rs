@@ -151,10 +151,31 @@ async fn a_group_comes_up_stops_starts_and_is_destroyed_without_leftovers() {
         stopped.iter().all(|(_, result)| result.is_ok()),
         "{stopped:?}"
     );
-    let seen = backend.discover(&ctx, &nodes).await.expect("discovered");
+    // As the engine records them after a stop: discover tells a container
+    // clusterdeck stopped (`stopped`) from one killed outside (`exited`)
+    // by the recorded state.
+    let as_recorded: Vec<_> = nodes
+        .iter()
+        .cloned()
+        .map(|mut node| {
+            node.state = NodeState::Stopped;
+            node
+        })
+        .collect();
+    let seen = backend
+        .discover(&ctx, &as_recorded)
+        .await
+        .expect("discovered");
     assert!(
         seen.iter().all(|node| node.state == NodeState::Stopped),
         "{seen:?}"
+    );
+    let unrecorded = backend.discover(&ctx, &nodes).await.expect("discovered");
+    assert!(
+        unrecorded
+            .iter()
+            .all(|node| node.state == NodeState::Exited),
+        "stopped behind clusterdeck's back: {unrecorded:?}"
     );
     let started = backend.power(&ctx, &nodes, PowerAction::Start).await;
     assert!(

@@ -121,6 +121,33 @@ fn a_node_killed_from_outside_shows_exited_in_the_groups_panel() {
 }
 
 #[test]
+fn a_destroyed_cluster_is_watched_anew_when_made_again() {
+    let mut app = App::default();
+    update(&mut app, Msg::Attached(watchable()));
+    update(
+        &mut app,
+        Msg::Watching {
+            cluster: "demo".into(),
+        },
+    );
+    app.running = Some(crate::model::OperationKind::Destroy);
+    update(
+        &mut app,
+        Msg::OperationDone {
+            operation: crate::model::OperationKind::Destroy,
+            cluster: "demo".into(),
+            result: Ok((crate::model::Outcome::Succeeded, None)),
+        },
+    );
+    assert_eq!(app.watch, Watch::Off);
+    assert_eq!(
+        update(&mut app, Msg::Attached(watchable())),
+        vec![Command::Watch("demo".into())],
+        "the new cluster of that name has another uid to follow"
+    );
+}
+
+#[test]
 fn a_broken_watch_hands_back_to_refreshes_and_is_logged_once() {
     let mut app = App::default();
     update(&mut app, Msg::Attached(watchable()));

@@ -212,8 +212,11 @@ pub(super) fn on_done(
         Outcome::Succeeded => {
             app.notify(format!("{} succeeded", operation.as_str()), false);
             if operation == OperationKind::Destroy {
-                // The cluster is gone: show none rather than a stale one.
+                // The cluster is gone: show none rather than a stale one,
+                // and a cluster of the same name made later is watched anew
+                // (its uid, which the watch follows, is another).
                 app.cluster = None;
+                app.watch = crate::tui::state::Watch::Off;
             }
         }
         Outcome::Failed | Outcome::Cancelled => app.notify(finished.line(), true),
