@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod crash;
+pub mod docker;
 pub mod fleet;
 pub mod http;
 pub mod moto;
