@@ -220,6 +220,12 @@ impl Run<'_, '_> {
         params: Value,
         optional: bool,
     ) -> Called<T> {
+        // After the plugin broke, every later call would only repeat why.
+        if !self.client.is_running() {
+            self.findings
+                .skip(method, "not run: the plugin is no longer running");
+            return Called::Failed;
+        }
         self.findings.called(method);
         let answer = self.client.call(method, params, &self.journal, None).await;
         let result = match answer {
@@ -581,6 +587,13 @@ impl Run<'_, '_> {
     }
 
     async fn destroy_resource(&mut self, resource: &ResourceRef, id: Option<&str>) {
+        if !self.client.is_running() {
+            self.findings.skip(
+                "destroy_resource",
+                "not run: the plugin is no longer running",
+            );
+            return;
+        }
         self.findings.called("destroy_resource");
         let params = json!({"context": self.context(), "resource": resource, "id": id});
         let answer = self
