@@ -5,24 +5,31 @@
 
 mod backend;
 mod client;
+pub mod conformance;
 mod discovery;
 mod error;
 mod handshake;
 mod listing;
 mod process;
 pub mod rpc;
+mod schema;
 
 use std::sync::Arc;
 
 pub use backend::{ExternalBackend, fetch_info};
 pub use client::{CANCEL, CallHandler, NoContext, PluginClient};
 pub use discovery::{
-    DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, launch,
-    plugins_dir, silence,
+    DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, is_executable,
+    launch, plugins_dir, silence,
 };
 pub use error::{APPLICATION_CODES, PluginError};
 pub use handshake::{PROTOCOL_VERSIONS, PluginHello, initialize};
-pub use listing::{FoundPlugin, PluginDescription, describe, discover, discover_in};
+pub use listing::{
+    Described, FoundPlugin, LIST_SILENCE, PluginDescription, describe, describe_all, discover,
+    discover_in,
+};
+pub use process::{Direction, Tap};
+pub use schema::{SCHEMA_DOCUMENT, Schemas};
 
 use crate::backend::Registry;
 

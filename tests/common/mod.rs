@@ -6,6 +6,7 @@ pub mod docker;
 pub mod fleet;
 pub mod http;
 pub mod moto;
+pub mod plugins;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};
