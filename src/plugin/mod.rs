@@ -1,21 +1,30 @@
-//! Backends in other processes, in any language: JSON-RPC 2.0 on the
-//! plugin's stdin/stdout, one message per line (docs/plugin-protocol.md).
-//! The layer sits above `backend`: a plugin is one more `Backend`, found by
-//! the registry when a spec names a kind no built-in has.
+//! Backends, validators and debuggers in other processes, in any language:
+//! JSON-RPC 2.0 on the plugin's stdin/stdout, one message per line
+//! (docs/plugin-protocol.md). The layer sits above `backend`: a backend
+//! plugin is one more `Backend`, found by the registry when a spec names a
+//! kind no built-in has; validator and debugger plugins are run by the
+//! engine next to the built-in checks.
 
 mod backend;
+mod checker;
 mod client;
+mod debugger;
 mod discovery;
 mod error;
 mod handshake;
 mod listing;
 mod process;
 pub mod rpc;
+mod validator;
 
 use std::sync::Arc;
 
 pub use backend::{ExternalBackend, fetch_info};
+pub use checker::{Checker, locate};
 pub use client::{CANCEL, CallHandler, NoContext, PluginClient};
+pub use debugger::{
+    DEBUG, DebugRequest, HOST_RUN, HostRun, HostRunResult, UNREACHABLE, Verdict, run_debugger,
+};
 pub use discovery::{
     DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, launch,
     plugins_dir, silence,
@@ -23,6 +32,7 @@ pub use discovery::{
 pub use error::{APPLICATION_CODES, PluginError};
 pub use handshake::{PROTOCOL_VERSIONS, PluginHello, initialize};
 pub use listing::{FoundPlugin, PluginDescription, describe, discover, discover_in};
+pub use validator::{Finding, FindingStatus, VALIDATE, ValidateRequest, run_validator};
 
 use crate::backend::Registry;
 
