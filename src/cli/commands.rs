@@ -36,6 +36,9 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Plugins => super::plugins::list(json),
+        Command::Plugin {
+            action: super::PluginCommand::Check { path, options },
+        } => super::plugin_check::check(&path, &options, json).await,
         Command::List => {
             let (engine, _events) = engine(store()?, cli.parallel, CancellationToken::new());
             views::list(&engine, json)

@@ -2,6 +2,7 @@
 
 mod commands;
 mod failure;
+mod plugin_check;
 mod plugins;
 mod views;
 
@@ -55,6 +56,7 @@ impl Cli {
                     | Command::Completions { .. }
                     | Command::Doctor { .. }
                     | Command::Plugins
+                    | Command::Plugin { .. }
             )
         )
     }
@@ -188,10 +190,31 @@ pub enum Command {
         after_help = "Plugins are the executables clusterdeck-plugin-<name> in $XDG_DATA_HOME/clusterdeck/plugins/ (default ~/.local/share/clusterdeck/plugins/), then on PATH; the first of a name wins, later ones are shown as shadowed. Each is started, asked `initialize` and `info`, and killed; one that fails is listed with its error. Exit status 0 unless the listing itself fails."
     )]
     Plugins,
+    /// Work with one plugin executable: `plugin check PATH`
+    Plugin {
+        #[command(subcommand)]
+        action: PluginCommand,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+/// What `clusterdeck plugin` does.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Conformance run of a plugin: every method it claims, every message checked against the protocol schema
+    #[command(
+        after_help = "The plugin at PATH is started and initialized, then every method it claims is exercised. For a backend: info, preflight, validate, prepare, a small cluster made with create_group (one master, one agent), each node reached through its endpoint (a command run through the transport), discover, scaled by one agent if it claims scale, stopped and started if it claims stop-start, destroyed (destroy_nodes, destroy_resource for what the journal still holds), and nothing of it left by its own list_labelled. Every message in both directions is checked against docs/plugin-protocol.schema.json. State lives in a temporary directory, removed afterwards.\n\nPrints pass/fail per method (-o json: a report object). Exit status 0 when every method passed, 1 when one failed, 2 when PATH is not an executable.\n\nExample: clusterdeck plugin check examples/plugins/clusterdeck-plugin-dirs"
+    )]
+    Check {
+        /// The plugin executable
+        path: PathBuf,
+        /// A cluster option for the test cluster, NAME=VALUE (VALUE read as JSON if it is JSON); repeatable
+        #[arg(long = "option", value_name = "NAME=VALUE")]
+        options: Vec<String>,
     },
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::error::PluginError;
-use super::process::{CallEvent, Command, spawn_host};
+use super::process::{CallEvent, Command, Tap, spawn_host};
 use super::rpc::RpcError;
 
 /// Cancels a call: params `{"id": <the call's id>}`.
@@ -78,6 +78,17 @@ impl PluginClient {
     /// Starts the executable at `path`; `silence` is how long a call may go
     /// without an answer or a notification.
     pub fn start(name: &str, path: &Path, silence: Duration) -> Result<Self, PluginError> {
+        Self::start_tapped(name, path, silence, None)
+    }
+
+    /// Like [`PluginClient::start`], with every line in both directions
+    /// shown to `tap`.
+    pub fn start_tapped(
+        name: &str,
+        path: &Path,
+        silence: Duration,
+        tap: Option<Tap>,
+    ) -> Result<Self, PluginError> {
         let (commands, receiver) = mpsc::unbounded_channel();
         let death = Arc::new(Mutex::new(None));
         let (started, spawned) = std::sync::mpsc::channel();
@@ -86,7 +97,8 @@ impl PluginClient {
             path: path.display().to_string(),
             reason,
         };
-        let host = spawn_host(path, receiver, Arc::clone(&death), started).map_err(start_error)?;
+        let host =
+            spawn_host(path, receiver, Arc::clone(&death), started, tap).map_err(start_error)?;
         spawned
             .recv()
             .map_err(|_| start_error("its host thread ended".to_owned()))?

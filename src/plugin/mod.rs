@@ -8,6 +8,7 @@
 mod backend;
 mod checker;
 mod client;
+pub mod conformance;
 mod debugger;
 mod discovery;
 mod error;
@@ -15,6 +16,7 @@ mod handshake;
 mod listing;
 mod process;
 pub mod rpc;
+mod schema;
 mod validator;
 
 use std::sync::Arc;
@@ -26,12 +28,14 @@ pub use debugger::{
     DEBUG, DebugRequest, HOST_RUN, HostRun, HostRunResult, UNREACHABLE, Verdict, run_debugger,
 };
 pub use discovery::{
-    DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, launch,
-    plugins_dir, silence,
+    DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, is_executable,
+    launch, plugins_dir, silence,
 };
 pub use error::{APPLICATION_CODES, PluginError};
 pub use handshake::{PROTOCOL_VERSIONS, PluginHello, initialize};
 pub use listing::{FoundPlugin, PluginDescription, describe, discover, discover_in};
+pub use process::{Direction, Tap};
+pub use schema::{SCHEMA_DOCUMENT, Schemas};
 pub use validator::{Finding, FindingStatus, VALIDATE, ValidateRequest, run_validator};
 
 use crate::backend::Registry;

@@ -35,6 +35,17 @@ pub enum CallEvent {
     Log(String),
 }
 
+/// Which way a line went, for a [`Tap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    ToPlugin,
+    FromPlugin,
+}
+
+/// Sees every protocol line in both directions, as written (for `plugin
+/// check`, which judges each against the schema).
+pub type Tap = Arc<dyn Fn(Direction, &str) + Send + Sync>;
+
 /// The plugin's answer, or (outer `Err`) what went wrong with the plugin.
 pub type Answer = Result<Result<Value, RpcError>, String>;
 
@@ -80,6 +91,7 @@ pub(super) fn spawn_host(
     commands: mpsc::UnboundedReceiver<Command>,
     death: Arc<Mutex<Option<String>>>,
     started: std::sync::mpsc::Sender<Result<(), String>>,
+    tap: Option<Tap>,
 ) -> Result<std::thread::JoinHandle<()>, String> {
     let path = path.to_path_buf();
     std::thread::Builder::new()
@@ -105,7 +117,7 @@ pub(super) fn spawn_host(
                 match child {
                     Ok(child) => {
                         let _ = started.send(Ok(()));
-                        serve(child, commands, &death).await;
+                        serve(child, commands, &death, tap).await;
                     }
                     Err(err) => {
                         let _ = started.send(Err(err.to_string()));
@@ -123,6 +135,7 @@ async fn serve(
     mut child: Child,
     mut commands: mpsc::UnboundedReceiver<Command>,
     death: &Mutex<Option<String>>,
+    tap: Option<Tap>,
 ) {
     let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
@@ -134,7 +147,7 @@ async fn serve(
     };
     // Writing has a task of its own: a plugin that stops reading its stdin
     // must not stop the host reading its answers or killing it.
-    let (lines_tx, mut write_failed) = writer(stdin);
+    let (lines_tx, mut write_failed) = writer(stdin, tap.clone());
     let mut stdout = BufReader::new(stdout).lines();
     let mut stderr = BufReader::new(stderr).lines();
     let mut stderr_open = true;
@@ -165,7 +178,7 @@ async fn serve(
             },
             line = stdout.next_line() => match line {
                 Ok(Some(line)) if line.trim().is_empty() => {}
-                Ok(Some(line)) => match rpc::parse_line(&line) {
+                Ok(Some(line)) => match tapped(&tap, &line) {
                     Err(what) => break format!("wrote a line that is not a JSON-RPC message: {what}"),
                     Ok(Incoming::Response { id, result }) => match pending.remove(&id) {
                         Some(call) => {
@@ -242,6 +255,14 @@ async fn serve(
     }
 }
 
+/// Shows a line read from the plugin to the tap, then parses it.
+fn tapped(tap: &Option<Tap>, line: &str) -> Result<Incoming, String> {
+    if let Some(tap) = tap {
+        tap(Direction::FromPlugin, line);
+    }
+    rpc::parse_line(line)
+}
+
 fn keep(tail: &mut VecDeque<String>, line: String) {
     if tail.len() == STDERR_TAIL {
         tail.pop_front();
@@ -270,6 +291,7 @@ async fn exited(child: &mut Child) -> String {
 /// reported once and ends the task.
 fn writer(
     mut stdin: ChildStdin,
+    tap: Option<Tap>,
 ) -> (
     mpsc::UnboundedSender<String>,
     mpsc::UnboundedReceiver<std::io::Error>,
@@ -278,6 +300,9 @@ fn writer(
     let (failed_tx, failed) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(line) = lines.recv().await {
+            if let Some(tap) = &tap {
+                tap(Direction::ToPlugin, &line);
+            }
             if let Err(err) = write_line(&mut stdin, &line).await {
                 let _ = failed_tx.send(err);
                 return;

@@ -4,6 +4,7 @@
 pub mod crash;
 pub mod fleet;
 pub mod http;
+pub mod plugins;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};
