@@ -392,3 +392,71 @@ fn a_debugger_plugin_writing_garbage_a_wrong_id_or_of_another_version_or_kind_fa
         "plugin agent-pid: it is not a debugger plugin (it says it is: validator)",
     );
 }
+
+/// `clusterdeck -o json plugin check` of an example plugin, with `fault`.
+fn plugin_check(plugin: &str, fault: Option<(&str, &str)>) -> (Option<i32>, Value) {
+    let deck = Deck::new();
+    let path = repo_root().join("examples/plugins").join(plugin);
+    let mut command = deck.command(&["-o", "json", "plugin", "check", &path.display().to_string()]);
+    command
+        .env_remove("CLUSTERDECK_ODD_MASTERS_FAULT")
+        .env_remove("CLUSTERDECK_AGENT_PID_FAULT");
+    if let Some((name, value)) = fault {
+        command.env(name, value);
+    }
+    let output = command.output().expect("plugin check");
+    let report = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("{err}: {}", text(&output.stdout)));
+    (output.status.code(), report)
+}
+
+fn method<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["methods"]
+        .as_array()
+        .and_then(|methods| methods.iter().find(|method| method["method"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {report}"))
+}
+
+#[test]
+fn both_example_plugins_pass_plugin_check_with_every_message_in_the_schema() {
+    let (code, report) = plugin_check("clusterdeck-plugin-odd-masters", None);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["kinds"], serde_json::json!(["validator"]));
+    assert_eq!(method(&report, "validator.validate")["verdict"], "pass");
+
+    let (code, report) = plugin_check("clusterdeck-plugin-agent-pid", None);
+    assert_eq!(code, Some(0), "{report}");
+    let debug = method(&report, "debugger.debug");
+    assert_eq!(debug["verdict"], "pass", "{report}");
+    assert!(
+        debug["notes"][0].as_str().is_some_and(
+            |note| note.starts_with("2 host.run request(s); agents-1 pass, agents-2 fail")
+        ),
+        "{debug}"
+    );
+    assert!(
+        report["messages"].as_u64().is_some_and(|lines| lines >= 8),
+        "host.run requests and answers are judged too: {report}"
+    );
+}
+
+#[test]
+fn plugin_check_fails_a_broken_validator_or_debugger_naming_the_method() {
+    let (code, report) = plugin_check(
+        "clusterdeck-plugin-agent-pid",
+        Some(("CLUSTERDECK_AGENT_PID_FAULT", "wrong-id")),
+    );
+    assert_eq!(code, Some(1), "{report}");
+    let debug = method(&report, "debugger.debug");
+    assert_eq!(debug["verdict"], "fail");
+    assert!(
+        debug["problems"].to_string().contains("answered id 999"),
+        "{debug}"
+    );
+    let (code, report) = plugin_check(
+        "clusterdeck-plugin-odd-masters",
+        Some(("CLUSTERDECK_ODD_MASTERS_FAULT", "crash")),
+    );
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(method(&report, "validator.validate")["verdict"], "fail");
+}
