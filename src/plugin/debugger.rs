@@ -47,7 +47,6 @@ pub struct HostRunResult {
 
 /// One node's verdict as the plugin sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Verdict {
     pub node: String,
     pub status: CheckStatus,

@@ -18,7 +18,6 @@ pub const VALIDATE: &str = "validator.validate";
 
 /// One finding of a validator plugin, as it sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Finding {
     pub status: FindingStatus,
     pub message: String,
