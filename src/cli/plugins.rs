@@ -2,44 +2,14 @@
 //! started once to say what it is. A plugin that cannot is listed with why,
 //! never failing the listing.
 
-use std::time::Duration;
-
-use clusterdeck::plugin::{self, FoundPlugin, PluginDescription, PluginError};
+use clusterdeck::plugin::{self, Described};
 use serde_json::json;
 
 use super::failure::Failure;
 use super::views::out;
 
-/// How long a listed plugin may stay silent unless
-/// `CLUSTERDECK_PLUGIN_SILENCE_MS` says otherwise: a listing should not wait
-/// a minute for one hung plugin.
-const LIST_SILENCE: Duration = Duration::from_secs(10);
-
-type Described = (FoundPlugin, Result<PluginDescription, PluginError>);
-
 pub fn list(json: bool) -> Result<(), Failure> {
-    let silence = match std::env::var_os(plugin::SILENCE_ENV) {
-        Some(_) => plugin::silence(),
-        None => LIST_SILENCE,
-    };
-    let found = plugin::discover();
-    // Each plugin on a thread of its own: one slow plugin costs its own
-    // timeout, not the sum of all of them.
-    let described: Vec<Described> = std::thread::scope(|scope| {
-        let probes: Vec<_> = found
-            .into_iter()
-            .map(|found| {
-                scope.spawn(move || {
-                    let description = plugin::describe(&found, silence);
-                    (found, description)
-                })
-            })
-            .collect();
-        probes
-            .into_iter()
-            .filter_map(|probe| probe.join().ok())
-            .collect()
-    });
+    let described = plugin::describe_all();
     if json {
         out(&format!("{}\n", as_json(&described)));
     } else {

@@ -89,6 +89,40 @@ pub fn describe(plugin: &FoundPlugin, silence: Duration) -> Result<PluginDescrip
     })
 }
 
+/// How long a listed plugin may stay silent unless
+/// `CLUSTERDECK_PLUGIN_SILENCE_MS` says otherwise: a listing should not wait
+/// a minute for one hung plugin.
+pub const LIST_SILENCE: Duration = Duration::from_secs(10);
+
+/// A plugin found, and what it said of itself (or why it could not).
+pub type Described = (FoundPlugin, Result<PluginDescription, PluginError>);
+
+/// Every plugin discovery sees, each described on a thread of its own: one
+/// slow plugin costs its own timeout, not the sum of all of them. Blocks
+/// until all have answered or timed out.
+pub fn describe_all() -> Vec<Described> {
+    let silence = match std::env::var_os(super::discovery::SILENCE_ENV) {
+        Some(_) => super::discovery::silence(),
+        None => LIST_SILENCE,
+    };
+    let found = discover();
+    std::thread::scope(|scope| {
+        let probes: Vec<_> = found
+            .into_iter()
+            .map(|found| {
+                scope.spawn(move || {
+                    let description = describe(&found, silence);
+                    (found, description)
+                })
+            })
+            .collect();
+        probes
+            .into_iter()
+            .filter_map(|probe| probe.join().ok())
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

@@ -33,7 +33,10 @@ pub use discovery::{
 };
 pub use error::{APPLICATION_CODES, PluginError};
 pub use handshake::{PROTOCOL_VERSIONS, PluginHello, initialize};
-pub use listing::{FoundPlugin, PluginDescription, describe, discover, discover_in};
+pub use listing::{
+    Described, FoundPlugin, LIST_SILENCE, PluginDescription, describe, describe_all, discover,
+    discover_in,
+};
 pub use process::{Direction, Tap};
 pub use schema::{SCHEMA_DOCUMENT, Schemas};
 pub use validator::{Finding, FindingStatus, VALIDATE, ValidateRequest, run_validator};

@@ -16,6 +16,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("destroy-node", "destroy-node <node>"),
     ("destroy", "destroy"),
     ("gc", "gc [--yes]"),
+    ("backends", "backends (built-ins and plugins found)"),
 ];
 
 /// Parses a command line against the shown cluster.

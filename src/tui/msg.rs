@@ -5,7 +5,7 @@ use crate::engine::Event;
 pub use crate::engine::Operation;
 use crate::model::{OperationKind, Outcome};
 
-use super::state::{ClusterRow, ClusterView};
+use super::state::{BackendRow, ClusterRow, ClusterView};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -14,6 +14,8 @@ pub enum Msg {
     /// An event of the running operation.
     Engine(Event),
     Clusters(Vec<ClusterRow>),
+    /// The built-in backends and every plugin found, described.
+    Backends(Vec<BackendRow>),
     /// A cluster loaded from state, to show.
     Attached(ClusterView),
     /// Fresh node states of the shown cluster, from its backend.
@@ -67,6 +69,8 @@ pub enum Command {
     /// Cancel the running operation.
     Cancel,
     LoadClusters,
+    /// Look for plugins (started and asked what they are, off the UI).
+    LoadBackends,
     Attach(String),
     Refresh(String),
 }

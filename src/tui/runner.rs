@@ -5,7 +5,7 @@ use tokio::sync::mpsc::Sender;
 use tokio_util::sync::CancellationToken;
 
 use super::msg::{Command, Msg, NotRun, Operation, subject};
-use super::state::{ClusterRow, ClusterView, NodeView};
+use super::state::{BackendRow, ClusterRow, ClusterView, NodeView};
 use crate::backend::Registry;
 use crate::engine::{Engine, EngineError, EventKind, EventSink};
 use crate::model::CheckResult;
@@ -92,6 +92,14 @@ impl Runner {
                         Err(err) => Msg::Failed(format!("cannot list clusters: {err}")),
                     };
                     let _ = messages.blocking_send(message);
+                });
+            }
+            Command::LoadBackends => {
+                let registry = self.registry.clone();
+                let messages = self.messages.clone();
+                // Plugins are started and asked what they are: off the UI.
+                tokio::task::spawn_blocking(move || {
+                    let _ = messages.blocking_send(Msg::Backends(backend_rows(&registry)));
                 });
             }
             Command::Attach(name) | Command::Refresh(name) if name.is_empty() => {}
@@ -198,6 +206,44 @@ pub fn row_of(record: &ClusterRecord, registry: &Registry) -> ClusterRow {
         status: record.status.as_str().to_owned(),
         capabilities: registry.capability_names(&record.spec.backend.kind),
     }
+}
+
+/// The built-in backends, then every plugin found (a plugin with a
+/// built-in's name is listed but never used: the built-in wins).
+fn backend_rows(registry: &Registry) -> Vec<BackendRow> {
+    let builtin = Registry::builtin().kinds();
+    let mut rows: Vec<BackendRow> = builtin
+        .iter()
+        .map(|kind| BackendRow {
+            name: kind.clone(),
+            source: "built-in".to_owned(),
+            version: String::new(),
+            kinds: vec!["backend".to_owned()],
+            capabilities: registry.capability_names(kind),
+            error: None,
+        })
+        .collect();
+    rows.extend(crate::plugin::describe_all().into_iter().map(
+        |(found, described)| match described {
+            Ok(description) => BackendRow {
+                name: found.name,
+                source: found.path.display().to_string(),
+                version: description.version,
+                kinds: description.kinds,
+                capabilities: description.capabilities,
+                error: None,
+            },
+            Err(err) => BackendRow {
+                name: found.name,
+                source: found.path.display().to_string(),
+                version: String::new(),
+                kinds: Vec::new(),
+                capabilities: Vec::new(),
+                error: Some(err.to_string()),
+            },
+        },
+    ));
+    rows
 }
 
 /// A cluster whose record cannot be read: listed so it can be destroyed.

@@ -67,6 +67,20 @@ pub struct ClusterRow {
     pub capabilities: Vec<&'static str>,
 }
 
+/// A backend the dashboard can use, for the backends popup: a built-in, or
+/// a plugin found on disk with what it said of itself (or why it could not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendRow {
+    pub name: String,
+    /// `built-in`, or the plugin's path.
+    pub source: String,
+    pub version: String,
+    pub kinds: Vec<String>,
+    pub capabilities: Vec<&'static str>,
+    /// The plugin could not be started or hand-shaken.
+    pub error: Option<String>,
+}
+
 /// One node with its install progress.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeView {
@@ -187,6 +201,8 @@ pub enum Popup {
         row: usize,
         node: usize,
     },
+    /// The built-in backends and the plugins found (`:backends`).
+    Backends,
 }
 
 /// A one-line message under the panels; errors stay until the next key.
@@ -200,6 +216,8 @@ pub struct Notice {
 pub struct App {
     pub clusters: Vec<ClusterRow>,
     pub cluster: Option<ClusterView>,
+    /// The backends popup's rows; `None` while plugins are being looked for.
+    pub backends: Option<Vec<BackendRow>>,
     pub focus: Panel,
     /// Selected row per panel, indexed by [`Panel::index`].
     pub selected: [usize; 5],
@@ -229,6 +247,7 @@ impl Default for App {
         Self {
             clusters: Vec::new(),
             cluster: None,
+            backends: None,
             focus: Panel::Clusters,
             selected: [0; 5],
             filters: Default::default(),

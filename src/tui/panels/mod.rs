@@ -1,6 +1,7 @@
 //! One file per panel: each builds its rows from the app state (pure, so
 //! input handling and tests use the same rows) and draws them.
 
+pub mod backends;
 pub mod checks;
 pub mod clusters;
 pub mod groups;

@@ -13,7 +13,7 @@ use crate::tui::keys::KEYMAP;
 use crate::tui::state::{App, Popup};
 use crate::tui::theme::Theme;
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
         .areas(area);
@@ -23,7 +23,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     cell
 }
 
-fn framed<'a>(title: &str, theme: &Theme) -> Block<'a> {
+pub(super) fn framed<'a>(title: &str, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
@@ -46,6 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             frame.render_widget(Paragraph::new(text).block(framed("Quit?", theme)), rect);
         }
         Some(Popup::Detail { row, node }) => detail(frame, area, app, *row, *node, theme),
+        Some(Popup::Backends) => super::backends::render(frame, area, app, theme),
     }
 }
 

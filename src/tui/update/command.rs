@@ -24,6 +24,12 @@ pub(super) fn on_command_key(app: &mut App, mut input: Input, key: KeyEvent) -> 
             if app.history.last() != Some(&line) {
                 app.history.push(line.clone());
             }
+            if line.trim_start_matches(':').trim() == "backends" {
+                // Looked for afresh each time: plugins come and go on disk.
+                app.backends = None;
+                app.popup = Some(Popup::Backends);
+                return vec![Command::LoadBackends];
+            }
             match cmdline::parse(&line, app.cluster.as_ref()) {
                 Ok(operation) => start(app, operation),
                 Err(error) => {

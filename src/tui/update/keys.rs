@@ -41,6 +41,12 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        Popup::Backends => {
+            if !matches!(key.code, KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter) {
+                app.popup = Some(Popup::Backends);
+            }
+            Vec::new()
+        }
         Popup::ConfirmQuit => {
             match key.code {
                 KeyCode::Char('y' | 'Y') => {

@@ -66,6 +66,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             cluster,
             result,
         } => engine::on_done(app, operation, cluster, result),
+        Msg::Backends(rows) => {
+            app.backends = Some(rows);
+            Vec::new()
+        }
         Msg::Failed(error) => {
             app.notify(error, true);
             Vec::new()

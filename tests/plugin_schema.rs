@@ -1,0 +1,307 @@
+//! docs/plugin-protocol.schema.json against the contract's own serde types
+//! (what the Rust side writes must conform), and against a real
+//! conversation: every line the host sends and the example plugin answers
+//! during up, scale, stop, start, debug and destroy, recorded by a proxy
+//! plugin, conforms.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use clusterdeck::backend::{PreflightContext, Registry};
+use clusterdeck::model::{
+    BackendFailure, BackendFailureKind, CheckStatus, ClusterRef, Endpoint, GroupRequest,
+    HostKeyPolicy, LabelledResource, Node, NodeOutcome, NodeRequest, NodeState, PreflightCheck,
+    ResourceRef, ResourceScope, SourceLocation, ValidatorOutcome,
+};
+use clusterdeck::plugin::conformance::judge;
+use clusterdeck::plugin::{Direction, Schemas};
+use clusterdeck::spec::LoadedSpec;
+use common::plugins::{dirs_plugin, recording_proxy};
+use common::{Deck, labelled, repo_root, text};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+fn conforms(schemas: &Schemas, name: &str, value: &impl Serialize) {
+    let value = serde_json::to_value(value).expect("serializes");
+    let problems = schemas.problems(name, &value);
+    assert!(problems.is_empty(), "{name}: {value}\n{problems:#?}");
+}
+
+fn node(state: NodeState) -> Node {
+    Node {
+        id: "/n/a-1".into(),
+        name: "a-1".into(),
+        group: "a".into(),
+        index: 1,
+        roles: vec!["agent".into()],
+        addresses: vec!["10.0.0.1".into()],
+        state,
+    }
+}
+
+fn failures() -> Vec<BackendFailure> {
+    [
+        BackendFailureKind::NotFound,
+        BackendFailureKind::InUse,
+        BackendFailureKind::Unsupported,
+        BackendFailureKind::Auth,
+        BackendFailureKind::Quota,
+        BackendFailureKind::Transient,
+        BackendFailureKind::Plugin { code: -32099 },
+        BackendFailureKind::Io,
+        BackendFailureKind::State,
+        BackendFailureKind::Invalid,
+        BackendFailureKind::Other,
+    ]
+    .into_iter()
+    .map(|kind| BackendFailure::new(kind, "it went wrong"))
+    .collect()
+}
+
+#[tokio::test]
+async fn the_contract_types_conform_to_their_schemas() {
+    let schemas = Schemas::load().expect("loads");
+    let registry = Registry::builtin();
+    for kind in registry.kinds() {
+        let backend = registry.get(&kind).expect("built-in");
+        conforms(&schemas, "info.result", &backend.info());
+        let checks = backend.preflight(&PreflightContext::default()).await;
+        conforms(&schemas, "preflight.result", &checks);
+    }
+    for state in [
+        NodeState::Creating,
+        NodeState::Running,
+        NodeState::Failed,
+        NodeState::Stopped,
+        NodeState::Destroyed,
+    ] {
+        conforms(&schemas, "Node", &node(state));
+    }
+    let mut outcomes = vec![NodeOutcome {
+        name: "a-1".into(),
+        result: Ok(node(NodeState::Running)),
+    }];
+    let mut results: Vec<(String, Result<(), BackendFailure>)> = vec![("a-1".into(), Ok(()))];
+    for failure in failures() {
+        conforms(&schemas, "BackendFailure", &failure);
+        outcomes.push(NodeOutcome {
+            name: "a-2".into(),
+            result: Err(failure.clone()),
+        });
+        results.push(("a-2".into(), Err(failure)));
+    }
+    conforms(&schemas, "create_group.result", &outcomes);
+    conforms(&schemas, "destroy_nodes.result", &results);
+    conforms(&schemas, "power.result", &results);
+    let scopes = [
+        ResourceScope::Cluster,
+        ResourceScope::Group { group: "a".into() },
+        ResourceScope::Node { node: "a-1".into() },
+    ];
+    let labelled: Vec<LabelledResource> = scopes
+        .into_iter()
+        .map(|scope| LabelledResource {
+            resource: ResourceRef::new("net", "n", scope).depending_on(&["x"]),
+            id: "id-1".into(),
+            cluster_name: "c".into(),
+            cluster_uid: "c-1".into(),
+        })
+        .collect();
+    conforms(&schemas, "list_labelled.result", &labelled);
+    let endpoints = vec![
+        Endpoint::Local {
+            root: PathBuf::from("/n/a-1"),
+            env: BTreeMap::from([("K".into(), "V".into())]),
+        },
+        Endpoint::DockerContainer {
+            container: "c1".into(),
+        },
+        Endpoint::Ssh {
+            host: "10.0.0.5".into(),
+            port: 22,
+            user: "ops".into(),
+            root: ".clusterdeck".into(),
+            identity_files: vec![PathBuf::from("/k")],
+            known_hosts: Some(PathBuf::from("/kh")),
+            host_key_policy: HostKeyPolicy::AcceptNew,
+            use_agent: false,
+            connect_timeout_ms: Some(500),
+            env: BTreeMap::new(),
+        },
+    ];
+    for endpoint in &endpoints {
+        conforms(&schemas, "endpoint.result", endpoint);
+    }
+    let mut outcome = ValidatorOutcome::failed_at("dirs-root", "backend.options.root", "bad");
+    outcome.location = Some(SourceLocation {
+        file: "s.yaml".into(),
+        line: 3,
+        column: 4,
+    });
+    conforms(
+        &schemas,
+        "validate.result",
+        &vec![outcome, ValidatorOutcome::new("x", true, "ok")],
+    );
+    conforms(
+        &schemas,
+        "preflight.result",
+        &vec![
+            PreflightCheck::pass("a", "fine"),
+            PreflightCheck {
+                name: "b".into(),
+                status: CheckStatus::Unreachable,
+                message: "m".into(),
+                fix: None,
+            },
+        ],
+    );
+    let group = GroupRequest {
+        group: "a".into(),
+        roles: vec!["agent".into()],
+        options: BTreeMap::from([("size".into(), json!(2))]),
+        nodes: vec![NodeRequest {
+            name: "a-1".into(),
+            index: 1,
+        }],
+    };
+    conforms(&schemas, "GroupRequest", &group);
+    conforms(&schemas, "ClusterRef", &ClusterRef::new("c", "c-1"));
+    for spec in [
+        "examples/quickstart.yaml",
+        "examples/ssh.yaml",
+        "examples/plugins/dirs.yaml",
+    ] {
+        let loaded = LoadedSpec::from_file(&repo_root().join(spec)).expect("example parses");
+        conforms(&schemas, "validate.params", &loaded.spec);
+    }
+}
+
+#[test]
+fn the_schema_refuses_what_the_contract_types_refuse() {
+    let schemas = Schemas::load().expect("loads");
+    let refused = |name: &str, value: Value| {
+        assert!(
+            !schemas.problems(name, &value).is_empty(),
+            "{name} accepted {value}"
+        );
+    };
+    refused(
+        "BackendFailure",
+        json!({"kind": "plugin", "message": "no code"}),
+    );
+    refused("BackendFailure", json!({"kind": "nope", "message": "m"}));
+    refused("Node", json!({"id": "x", "name": "a-1"}));
+    refused("endpoint.result", json!({"kind": "local"}));
+    refused("endpoint.result", json!({"kind": "telnet", "host": "h"}));
+    refused(
+        "create_group.result",
+        json!([{"name": "a", "result": {"Ok": null, "Err": null}}]),
+    );
+    refused("destroy_nodes.result", json!([["a-1"]]));
+    refused(
+        "initialize.result",
+        json!({"protocol_version": 1, "name": "a b", "kinds": ["backend"]}),
+    );
+    refused("progress.params", json!({"percent": 101}));
+    refused("message", json!({"jsonrpc": "2.0", "id": 1}));
+}
+
+#[test]
+fn every_line_of_a_real_session_conforms() {
+    let deck = Deck::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("protocol.log");
+    recording_proxy(dir.path(), "dirs", &dirs_plugin(), &log);
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        let output = deck
+            .command(args)
+            .env("PATH", &path)
+            .env_remove("CLUSTERDECK_DIRS_FAULT")
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        output
+    };
+    let _ = run(&["up", "--headless", "examples/plugins/dirs.yaml"]);
+    let record: Value =
+        serde_json::from_slice(&run(&["inspect", "dirs-demo", "--json"]).stdout).expect("record");
+    let uid = record["uid"].as_str().expect("uid").to_owned();
+    let _ = run(&["scale", "dirs-demo", "agents", "3"]);
+    let _ = run(&["scale", "dirs-demo", "agents", "1"]);
+    let _ = run(&["stop", "dirs-demo"]);
+    let _ = run(&["start", "dirs-demo"]);
+    let _ = run(&["debug", "dirs-demo"]);
+    let _ = run(&["destroy", "dirs-demo"]);
+    let _ = run(&["gc"]);
+    std::fs::set_permissions(
+        deck.state.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .expect("chmod");
+    let _ = run(&["doctor", "examples/plugins/dirs.yaml"]);
+    assert!(
+        labelled(&uid).is_empty(),
+        "left running: {:?}",
+        labelled(&uid)
+    );
+
+    // One conversation per process: each starts with initialize (id 1).
+    let recorded = std::fs::read_to_string(&log).expect("log");
+    let mut conversations: Vec<Vec<(Direction, String)>> = Vec::new();
+    let mut methods = BTreeSet::new();
+    for line in recorded.lines() {
+        let (direction, message) = match line.split_at(2) {
+            ("> ", message) => (Direction::ToPlugin, message),
+            ("< ", message) => (Direction::FromPlugin, message),
+            _ => panic!("unrecorded line {line:?}"),
+        };
+        let value: Value = serde_json::from_str(message).expect("JSON");
+        if let Some(method) = value["method"].as_str() {
+            methods.insert(method.to_owned());
+        }
+        if direction == Direction::ToPlugin && value["method"] == "initialize" {
+            conversations.push(Vec::new());
+        }
+        conversations
+            .last_mut()
+            .expect("initialize comes first")
+            .push((direction, message.to_owned()));
+    }
+    let schemas = Schemas::load().expect("loads");
+    for conversation in &conversations {
+        let problems = judge(&schemas, conversation);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+    for method in [
+        "initialize",
+        "info",
+        "preflight",
+        "validate",
+        "prepare",
+        "create_group",
+        "endpoint",
+        "discover",
+        "destroy_nodes",
+        "power",
+        "list_labelled",
+        "journal.intent",
+        "journal.created",
+        "progress",
+        "log",
+    ] {
+        assert!(methods.contains(method), "{method} never sent: {methods:?}");
+    }
+}
