@@ -31,10 +31,14 @@ fn plugin_path() -> String {
 /// `faults` (environment variable, value) set.
 fn up(deck: &Deck, spec: &Path, faults: &[(&str, &str)]) -> Output {
     let spec = spec.display().to_string();
+    let hangs = faults.iter().any(|(_, fault)| *fault == "hang");
+    let silence = if hangs { "1000" } else { "20000" };
     let mut command = deck.command(&["-o", "json", "up", "--headless", &spec]);
     command
         .env("PATH", plugin_path())
-        .env("CLUSTERDECK_PLUGIN_SILENCE_MS", "1000")
+        // Short only where a plugin is meant to fall silent: a loaded
+        // machine can take a while to start an interpreter.
+        .env("CLUSTERDECK_PLUGIN_SILENCE_MS", silence)
         .env_remove("CLUSTERDECK_ODD_MASTERS_FAULT")
         .env_remove("CLUSTERDECK_AGENT_PID_FAULT");
     for (name, value) in faults {
@@ -346,7 +350,10 @@ fn a_missing_plugin_is_named() {
 fn broken_debugger(fault: &str, expected: &str) {
     let deck = Deck::new();
     let dir = tempfile::tempdir().expect("dir");
-    let spec = write_spec(dir.path(), "pc-broken-debugger", 1, BOTH);
+    // The debugger alone: a short silence timeout must not catch a
+    // validator plugin slow to start.
+    let checks = "  debuggers:\n    - plugin: agent-pid\n      roles: [agent]\n";
+    let spec = write_spec(dir.path(), "pc-broken-debugger", 1, checks);
     let output = up(&deck, &spec, &[("CLUSTERDECK_AGENT_PID_FAULT", fault)]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let events = Deck::events(&output);

@@ -35,7 +35,12 @@ fn dashboard_up_through_the_dirs_plugin_and_its_backends_popup() {
     assert!(screen.contains("local        built-in"), "{screen}");
     assert!(screen.contains("ssh          built-in"), "{screen}");
     assert!(
-        screen.contains(&plugins.join("clusterdeck-plugin-dirs").display().to_string()),
+        screen.contains(
+            &plugins
+                .join("clusterdeck-plugin-dirs")
+                .display()
+                .to_string()
+        ),
         "{screen}"
     );
     assert!(screen.contains("stop-start"), "{screen}");

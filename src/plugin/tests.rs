@@ -311,3 +311,54 @@ async fn a_plugin_that_stops_reading_is_still_timed_out_and_killed() {
     );
     assert!(!client.is_running());
 }
+
+/// Answers `host.run`-like requests after a delay named in their params.
+struct Slow;
+
+impl CallHandler for Slow {
+    fn notification(&self, _method: &str, _params: &Value) {}
+
+    fn request(&self, method: &str, _params: &Value) -> Result<Value, RpcError> {
+        Err(RpcError {
+            code: super::rpc::METHOD_NOT_FOUND,
+            message: format!("no {method}"),
+            data: None,
+        })
+    }
+
+    fn slow_request<'a>(
+        &'a self,
+        method: &str,
+        params: &Value,
+    ) -> Option<futures::future::BoxFuture<'a, Result<Value, RpcError>>> {
+        if method != "host.run" {
+            return None;
+        }
+        let millis = params["sleep_ms"].as_u64().unwrap_or(0);
+        let name = params["name"].clone();
+        Some(Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            Ok(name)
+        }))
+    }
+
+    fn log(&self, _line: &str) {}
+}
+
+#[tokio::test]
+async fn slow_requests_run_concurrently_with_the_call_and_hold_its_silence_timeout() {
+    // Two requests at once: the slower first. Both take longer than the
+    // silence timeout; the answers arrive in the order they finish.
+    let body = "call = read()\n\
+        send({'id': 'a', 'method': 'host.run', 'params': {'request': call['id'], 'name': 'slow', 'sleep_ms': 1600}})\n\
+        send({'id': 'b', 'method': 'host.run', 'params': {'request': call['id'], 'name': 'quick', 'sleep_ms': 1200}})\n\
+        first = read(); second = read()\n\
+        send({'id': call['id'], 'result': [first['result'], second['result']]})\n\
+        read()";
+    let (_dir, client) = start(body, Duration::from_millis(1000));
+    let result = client
+        .call("debugger.debug", json!({}), &Slow, None)
+        .await
+        .expect("the call is not timed out while the host works");
+    assert_eq!(result, json!(["quick", "slow"]));
+}
