@@ -602,4 +602,56 @@ mod tests {
         assert!(found[0].starts_with("cluster.yaml:"), "{found:?}");
         assert!(found[0].contains("not valid YAML"), "{found:?}");
     }
+
+    #[test]
+    fn plugin_checks_are_read_next_to_the_built_in_ones() {
+        let spec = decode(
+            "name: demo\nnode_groups:\n  - {name: a, count: 1, roles: [agent]}\n\
+             checks:\n  validators:\n    - {plugin: odd, path: ./odd, options: {role: agent}}\n\
+             \x20 debuggers:\n    - {plugin: pid, roles: [agent], timeout: 5s}\n",
+            Path::new("x.yaml"),
+        )
+        .expect("parses");
+        assert_eq!(
+            spec.checks.validators,
+            vec![ValidatorSpec::Plugin(PluginCheck {
+                plugin: "odd".into(),
+                path: Some(PathBuf::from("./odd")),
+                options: [("role".to_owned(), serde_json::json!("agent"))].into(),
+            })]
+        );
+        let debugger = &spec.checks.debuggers[0];
+        assert_eq!(debugger.name, "pid", "named after the plugin by default");
+        assert_eq!(debugger.run, "");
+        assert_eq!(debugger.timeout, std::time::Duration::from_secs(5));
+        assert_eq!(
+            debugger
+                .plugin
+                .as_ref()
+                .map(|plugin| plugin.plugin.as_str()),
+            Some("pid")
+        );
+        // A recorded spec reads back the same.
+        let json = serde_json::to_string(&spec).expect("serializes");
+        assert_eq!(
+            serde_json::from_str::<ClusterSpec>(&json).expect("reads"),
+            spec
+        );
+
+        let found = errors(
+            "name: demo\nnode_groups:\n  - {name: a, count: 1, roles: [agent]}\n\
+             checks:\n  debuggers:\n    - {plugin: pid, run: \"true\"}\n",
+        );
+        assert!(
+            found
+                .iter()
+                .any(|error| error.contains("run: unknown field")),
+            "{found:?}"
+        );
+        let found = errors(
+            "name: demo\nnode_groups:\n  - {name: a, count: 1, roles: [agent]}\n\
+             checks:\n  validators:\n    - {plugin: \"../x\"}\n",
+        );
+        assert_eq!(found.len(), 1, "a plugin name is a plain word: {found:?}");
+    }
 }
