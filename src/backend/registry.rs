@@ -177,7 +177,10 @@ mod tests {
         );
         assert!(registry.get("broken").is_err());
         assert_eq!(*resolver.0.lock().expect("count"), 2);
-        assert_eq!(registry.kinds(), vec!["aws", "docker", "extra", "local", "ssh"]);
+        assert_eq!(
+            registry.kinds(),
+            vec!["aws", "docker", "extra", "local", "ssh"]
+        );
         assert_eq!(
             registry.get("nope").err(),
             Some("unknown backend \"nope\" (and no plugin clusterdeck-plugin-nope was found); available backends: aws, docker, local, ssh".to_owned())
@@ -209,7 +212,10 @@ mod tests {
         assert_eq!(registry.capabilities("kubernetes"), None);
         assert_eq!(
             registry.get("kubernetes").err(),
-            Some("unknown backend \"kubernetes\"; available backends: aws, docker, local, ssh".to_owned())
+            Some(
+                "unknown backend \"kubernetes\"; available backends: aws, docker, local, ssh"
+                    .to_owned()
+            )
         );
         assert!(Registry::empty().get("local").is_err());
     }

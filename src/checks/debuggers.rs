@@ -49,6 +49,7 @@ mod tests {
             name: "up".into(),
             roles: vec![],
             run: "true".into(),
+            plugin: None,
             expect: Some("running".into()),
             exit_code: 0,
             timeout: Duration::from_secs(10),

@@ -108,7 +108,10 @@ async fn checks(loaded: &LoadedSpec, backend: Result<&dyn Backend, &str>) -> Vec
         results.extend(backend.validate(spec).await);
     }
     for (index, validator) in spec.checks.validators.iter().enumerate() {
-        let mut result = declared(loaded, backend, validator);
+        // Plugins run in another process, which the engine starts.
+        let Some(mut result) = declared(loaded, backend, validator) else {
+            continue;
+        };
         if result.status != CheckStatus::Pass {
             result.field = Some(format!("checks.validators[{index}]"));
         }
@@ -288,8 +291,8 @@ fn declared(
     loaded: &LoadedSpec,
     backend: Option<&dyn Backend>,
     validator: &ValidatorSpec,
-) -> ValidatorOutcome {
-    match validator {
+) -> Option<ValidatorOutcome> {
+    Some(match validator {
         ValidatorSpec::RoleCount {
             role,
             equals,
@@ -350,5 +353,6 @@ fn declared(
                 )
             }
         }
-    }
+        ValidatorSpec::Plugin(_) => return None,
+    })
 }

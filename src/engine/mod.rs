@@ -19,6 +19,8 @@ mod installer;
 mod interrupted;
 mod operation;
 mod plan;
+mod plugin_debuggers;
+mod plugin_validators;
 mod power;
 mod provision;
 mod remote;

@@ -175,6 +175,13 @@ impl Engine {
                 // A node whose creation failed is already reported as such.
                 .filter(|node| !node.id.is_empty() && node.has_any_role(&debugger.roles))
                 .collect();
+            if let Some(plugin) = &debugger.plugin {
+                results.extend(
+                    self.run_plugin_debugger(debugger, plugin, (backend, ctx), record, targets)
+                        .await,
+                );
+                continue;
+            }
             // Patterns were checked when the spec was parsed.
             let pattern = debugger
                 .expect

@@ -247,10 +247,9 @@ pub async fn validate_with(
         Ok(backend) => Ok(backend.as_ref()),
         Err(problem) => Err(problem.as_str()),
     };
-    (
-        run_validators(loaded, backend_ref).await,
-        UpPlan::of(&loaded.spec),
-    )
+    let mut outcomes = run_validators(loaded, backend_ref).await;
+    outcomes.extend(super::plugin_validators::run_plugin_validators(loaded).await);
+    (outcomes, UpPlan::of(&loaded.spec))
 }
 
 fn mark_failed(nodes: &mut [Node], failures: &[NodeFailure]) {

@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -24,6 +27,18 @@ pub trait CallHandler: Send + Sync {
     fn notification(&self, method: &str, params: &Value);
     /// A request of the plugin's (journal entries): the answer it waits for.
     fn request(&self, method: &str, params: &Value) -> Result<Value, RpcError>;
+    /// A request whose answer takes work to await (`host.run`); `None`
+    /// leaves it to [`CallHandler::request`]. Such requests run
+    /// concurrently with each other and with the call, and the call's
+    /// silence timeout is held while any of them runs: the plugin is waiting
+    /// for the host, not silent.
+    fn slow_request<'a>(
+        &'a self,
+        _method: &str,
+        _params: &Value,
+    ) -> Option<BoxFuture<'a, Result<Value, RpcError>>> {
+        None
+    }
     /// A line of the plugin's stderr.
     fn log(&self, line: &str);
 }
@@ -165,13 +180,16 @@ impl PluginClient {
             armed: true,
         };
         let mut cancel_sent = false;
+        // The plugin's slow requests being answered, with their ids.
+        let mut running: FuturesUnordered<Running<'_>> = FuturesUnordered::new();
         loop {
             tokio::select! {
                 answer = &mut done => {
                     forget.armed = false;
-                    // Everything the plugin sent before its answer is handled first.
+                    // Everything the plugin sent before its answer is handled
+                    // first; slow requests it no longer waits for are dropped.
                     while let Ok(event) = events.try_recv() {
-                        self.handle(event, handler);
+                        self.handle(event, handler, &mut running);
                     }
                     return match answer {
                         Ok(Ok(Ok(result))) => Ok(result),
@@ -186,7 +204,10 @@ impl PluginClient {
                         Err(_) => Err(broken(self.why_gone())),
                     };
                 }
-                Some(event) = events.recv() => self.handle(event, handler),
+                Some(event) = events.recv() => self.handle(event, handler, &mut running),
+                Some((id, result)) = running.next(), if !running.is_empty() => {
+                    let _ = self.commands.send(Command::Respond { id, result });
+                }
                 () = wait_cancel(cancel), if !cancel_sent => {
                     cancel_sent = true;
                     let _ = self.commands.send(Command::Notify {
@@ -194,7 +215,7 @@ impl PluginClient {
                         params: json!({"id": id}),
                     });
                 }
-                () = tokio::time::sleep(self.silence) => {
+                () = tokio::time::sleep(self.silence), if running.is_empty() => {
                     forget.armed = false;
                     let seconds = self.silence.as_secs();
                     let reason = format!("killed after {method} was silent for {seconds} s");
@@ -213,10 +234,19 @@ impl PluginClient {
         }
     }
 
-    fn handle(&self, event: CallEvent, handler: &dyn CallHandler) {
+    fn handle<'h>(
+        &self,
+        event: CallEvent,
+        handler: &'h dyn CallHandler,
+        running: &mut FuturesUnordered<Running<'h>>,
+    ) {
         match event {
             CallEvent::Notification { method, params } => handler.notification(&method, &params),
             CallEvent::Request { id, method, params } => {
+                if let Some(work) = handler.slow_request(&method, &params) {
+                    running.push(Box::pin(async move { (id, work.await) }));
+                    return;
+                }
                 let result = handler.request(&method, &params);
                 let _ = self.commands.send(Command::Respond { id, result });
             }
@@ -233,6 +263,9 @@ impl PluginClient {
             .unwrap_or_else(|| "it is no longer running".to_owned())
     }
 }
+
+/// A slow request of the plugin's being answered: its id, then the answer.
+type Running<'h> = BoxFuture<'h, (Value, Result<Value, RpcError>)>;
 
 struct ForgetOnDrop<'a> {
     commands: &'a mpsc::UnboundedSender<Command>,

@@ -1,11 +1,15 @@
-//! Backends in other processes, in any language: JSON-RPC 2.0 on the
-//! plugin's stdin/stdout, one message per line (docs/plugin-protocol.md).
-//! The layer sits above `backend`: a plugin is one more `Backend`, found by
-//! the registry when a spec names a kind no built-in has.
+//! Backends, validators and debuggers in other processes, in any language:
+//! JSON-RPC 2.0 on the plugin's stdin/stdout, one message per line
+//! (docs/plugin-protocol.md). The layer sits above `backend`: a backend
+//! plugin is one more `Backend`, found by the registry when a spec names a
+//! kind no built-in has; validator and debugger plugins are run by the
+//! engine next to the built-in checks.
 
 mod backend;
+mod checker;
 mod client;
 pub mod conformance;
+mod debugger;
 mod discovery;
 mod error;
 mod handshake;
@@ -13,11 +17,16 @@ mod listing;
 mod process;
 pub mod rpc;
 mod schema;
+mod validator;
 
 use std::sync::Arc;
 
 pub use backend::{ExternalBackend, fetch_info};
+pub use checker::{Checker, locate};
 pub use client::{CANCEL, CallHandler, NoContext, PluginClient};
+pub use debugger::{
+    DEBUG, DebugRequest, HOST_RUN, HostRun, HostRunResult, UNREACHABLE, Verdict, run_debugger,
+};
 pub use discovery::{
     DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, is_executable,
     launch, plugins_dir, silence,
@@ -30,6 +39,7 @@ pub use listing::{
 };
 pub use process::{Direction, Tap};
 pub use schema::{SCHEMA_DOCUMENT, Schemas};
+pub use validator::{Finding, FindingStatus, VALIDATE, ValidateRequest, run_validator};
 
 use crate::backend::Registry;
 

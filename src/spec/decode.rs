@@ -11,10 +11,10 @@ use super::positions::SpecPositions;
 use super::prescan::prescan;
 use super::secrets::check_env_references;
 use super::source::clean_text;
-use super::yaml::{Reader, Val};
+use super::yaml::{MapView, Reader, Val};
 use super::{
     BackendSpec, ChecksSpec, ClusterSpec, DEFAULT_DEBUGGER_TIMEOUT, DebuggerSpec, InstallSource,
-    InstallSpec, NodeGroupSpec, ValidatorSpec,
+    InstallSpec, NodeGroupSpec, PluginCheck, ValidatorSpec,
 };
 
 const TOP_FIELDS: &[&str] = &["name", "backend", "node_groups", "install", "checks"];
@@ -351,6 +351,11 @@ const VALIDATOR_RULES: &[&str] = &["role-count", "required-option"];
 
 fn read_validator(reader: &mut Reader, val: Val<'_>) -> Option<ValidatorSpec> {
     let mut map = reader.map(val)?;
+    if let Some(plugin) = map.take("plugin") {
+        let check = read_plugin_check(reader, &mut map, plugin);
+        map.finish(reader, &["plugin", "path", "options"]);
+        return check.map(ValidatorSpec::Plugin);
+    }
     let (rule_path, rule_node) =
         map.require(reader, "rule", "one of: role-count, required-option")?;
     let rule_val = Val::new(rule_node, &rule_path);
@@ -401,8 +406,69 @@ fn read_validator(reader: &mut Reader, val: Val<'_>) -> Option<ValidatorSpec> {
     Some(spec)
 }
 
+/// `plugin: NAME` with an optional `path` and `options`, the rest of the
+/// mapping left to the caller.
+fn read_plugin_check(
+    reader: &mut Reader,
+    map: &mut MapView<'_>,
+    (path, node): (String, &MarkedYamlOwned),
+) -> Option<PluginCheck> {
+    let plugin = reader.name(Val::new(node, &path));
+    let file = match map.take("path") {
+        Some((path, node)) => reader
+            .string(Val::new(node, &path))
+            .map(|file| Some(PathBuf::from(file))),
+        None => Some(None),
+    };
+    let options = match map.take("options") {
+        Some((path, node)) => read_options(reader, Val::new(node, &path)),
+        None => Some(Default::default()),
+    };
+    Some(PluginCheck {
+        plugin: plugin?,
+        path: file?,
+        options: options?,
+    })
+}
+
+fn read_plugin_debugger(
+    reader: &mut Reader,
+    mut map: MapView<'_>,
+    plugin: (String, &MarkedYamlOwned),
+) -> Option<DebuggerSpec> {
+    let check = read_plugin_check(reader, &mut map, plugin);
+    let name = match map.take("name") {
+        Some((path, node)) => reader.name(Val::new(node, &path)),
+        None => check.as_ref().map(|check| check.plugin.clone()),
+    };
+    let roles = match map.take("roles") {
+        Some((path, node)) => reader.name_list(Val::new(node, &path)),
+        None => Some(Vec::new()),
+    };
+    let timeout = match map.take("timeout") {
+        Some((path, node)) => reader.duration(Val::new(node, &path)),
+        None => Some(DEFAULT_DEBUGGER_TIMEOUT),
+    };
+    map.finish(
+        reader,
+        &["plugin", "path", "options", "name", "roles", "timeout"],
+    );
+    Some(DebuggerSpec {
+        name: name?,
+        roles: roles?,
+        run: String::new(),
+        plugin: Some(check?),
+        expect: None,
+        exit_code: 0,
+        timeout: timeout?,
+    })
+}
+
 fn read_debugger(reader: &mut Reader, val: Val<'_>) -> Option<DebuggerSpec> {
     let mut map = reader.map(val)?;
+    if let Some(plugin) = map.take("plugin") {
+        return read_plugin_debugger(reader, map, plugin);
+    }
     let name = map
         .require(reader, "name", "the debugger's name")
         .and_then(|(path, node)| reader.name(Val::new(node, &path)));
@@ -447,6 +513,7 @@ fn read_debugger(reader: &mut Reader, val: Val<'_>) -> Option<DebuggerSpec> {
         name: name?,
         roles: roles?,
         run: run?,
+        plugin: None,
         expect: expect?,
         exit_code: exit_code?,
         timeout: timeout?,
@@ -534,5 +601,57 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].starts_with("cluster.yaml:"), "{found:?}");
         assert!(found[0].contains("not valid YAML"), "{found:?}");
+    }
+
+    #[test]
+    fn plugin_checks_are_read_next_to_the_built_in_ones() {
+        let spec = decode(
+            "name: demo\nnode_groups:\n  - {name: a, count: 1, roles: [agent]}\n\
+             checks:\n  validators:\n    - {plugin: odd, path: ./odd, options: {role: agent}}\n\
+             \x20 debuggers:\n    - {plugin: pid, roles: [agent], timeout: 5s}\n",
+            Path::new("x.yaml"),
+        )
+        .expect("parses");
+        assert_eq!(
+            spec.checks.validators,
+            vec![ValidatorSpec::Plugin(PluginCheck {
+                plugin: "odd".into(),
+                path: Some(PathBuf::from("./odd")),
+                options: [("role".to_owned(), serde_json::json!("agent"))].into(),
+            })]
+        );
+        let debugger = &spec.checks.debuggers[0];
+        assert_eq!(debugger.name, "pid", "named after the plugin by default");
+        assert_eq!(debugger.run, "");
+        assert_eq!(debugger.timeout, std::time::Duration::from_secs(5));
+        assert_eq!(
+            debugger
+                .plugin
+                .as_ref()
+                .map(|plugin| plugin.plugin.as_str()),
+            Some("pid")
+        );
+        // A recorded spec reads back the same.
+        let json = serde_json::to_string(&spec).expect("serializes");
+        assert_eq!(
+            serde_json::from_str::<ClusterSpec>(&json).expect("reads"),
+            spec
+        );
+
+        let found = errors(
+            "name: demo\nnode_groups:\n  - {name: a, count: 1, roles: [agent]}\n\
+             checks:\n  debuggers:\n    - {plugin: pid, run: \"true\"}\n",
+        );
+        assert!(
+            found
+                .iter()
+                .any(|error| error.contains("run: unknown field")),
+            "{found:?}"
+        );
+        let found = errors(
+            "name: demo\nnode_groups:\n  - {name: a, count: 1, roles: [agent]}\n\
+             checks:\n  validators:\n    - {plugin: \"../x\"}\n",
+        );
+        assert_eq!(found.len(), 1, "a plugin name is a plain word: {found:?}");
     }
 }

@@ -125,15 +125,38 @@ pub enum ValidatorSpec {
     },
     /// A backend option must be set (explicitly, not by its default).
     RequiredOption { option: String },
+    /// A validator plugin (docs/plugin-protocol.md) judges the spec and the
+    /// planned nodes.
+    Plugin(PluginCheck),
 }
 
-/// A command run on every node of some roles after install, pass/fail per node.
+/// A validator or debugger plugin named in the spec: found as
+/// `clusterdeck-plugin-<plugin>` like backend plugins, or at `path`
+/// (relative to the spec file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginCheck {
+    pub plugin: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Handed to the plugin as they are.
+    #[serde(default)]
+    pub options: BTreeMap<String, serde_json::Value>,
+}
+
+/// A command run on every node of some roles after install, pass/fail per node;
+/// or a debugger plugin given those nodes, which runs its commands through
+/// the host and judges each node itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DebuggerSpec {
     pub name: String,
     /// Empty means every node.
     pub roles: Vec<String>,
+    /// Empty for a plugin debugger.
     pub run: String,
+    /// Set for a plugin debugger; `run`, `expect` and `exit_code` then do not
+    /// apply and `timeout` is the default of each command it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginCheck>,
     /// A regular expression the combined output must match.
     pub expect: Option<String>,
     pub exit_code: i32,

@@ -63,6 +63,8 @@ impl Backend for AwsBackend {
                 scale: true,
                 stop_start: false,
                 gc: true,
+                // EC2 has no event stream to follow; inspect asks DescribeInstances.
+                watch: false,
                 url_fetch: UrlFetch::Node,
             },
             cluster_options: options::cluster_options(),

@@ -5,6 +5,7 @@
 //! method. State lives in a temporary directory removed afterwards.
 
 mod backend;
+mod checks;
 mod messages;
 mod report;
 
@@ -77,6 +78,10 @@ pub async fn check_plugin(path: &Path, options: &CheckOptions) -> CheckReport {
                                 options: &options.options,
                             };
                             backend::check(&client, &name, &state, &mut findings).await;
+                        }
+                        "validator" => checks::validator(&client, &mut findings).await,
+                        "debugger" => {
+                            checks::debugger(&client, &workspace.dir, &mut findings).await;
                         }
                         other => findings.note(
                             "initialize",
