@@ -117,6 +117,8 @@ async fn the_contract_types_conform_to_their_schemas() {
         },
         Endpoint::DockerContainer {
             container: "c1".into(),
+            root: "/clusterdeck".into(),
+            env: BTreeMap::from([("K".into(), "V".into())]),
         },
         Endpoint::Ssh {
             host: "10.0.0.5".into(),
