@@ -319,3 +319,109 @@ async fn gc_removes_only_the_orphaned_cluster_beside_a_live_one() {
         "nothing warned about the live cluster"
     );
 }
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+#[tokio::test]
+async fn gc_collects_a_known_cluster_only_once_its_labelled_lifespan_has_ended() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = StateStore::new(dir.path().join("state"));
+    let fake = fake::fake(Script::default());
+    let (engine, events) = fake::engine(&store, fake.clone(), CancellationToken::new());
+    for (name, group) in [("expired", "e"), ("fresh", "f"), ("forever", "v")] {
+        let up = engine
+            .execute(Operation::Up {
+                spec: spec(dir.path(), name, &[(group, 2)]).path,
+            })
+            .await
+            .expect("up");
+        assert_eq!(up.outcome, Outcome::Succeeded, "{:?}", up.summary);
+    }
+    drop(engine);
+    drop(events);
+    let ended = now_unix() - 30;
+    {
+        let mut cloud = fake.cloud.lock().expect("cloud");
+        for label in &mut cloud.labels {
+            label.expires_at = match label.cluster_name.as_str() {
+                "expired" => Some(ended),
+                "fresh" => Some(now_unix() + 3600),
+                _ => None,
+            };
+        }
+    }
+    let keys = |fake: &FakeBackend| -> Vec<String> {
+        fake.cloud
+            .lock()
+            .expect("cloud")
+            .live_labels()
+            .into_iter()
+            .map(|label| label.resource.key)
+            .collect()
+    };
+
+    // Dry run: the expired cluster is listed with when its lifespan ended;
+    // nothing is destroyed.
+    let (engine, events) = fake::engine(&store, fake.clone(), CancellationToken::new());
+    let dry = gc(&engine, false).await;
+    drop(engine);
+    assert_eq!(dry.outcome, Outcome::Succeeded, "{:?}", dry.summary);
+    assert_eq!(dry.summary.nodes_total, 1, "{:?}", dry.summary);
+    let said = warnings(events).await;
+    let when = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(ended),
+    )
+    .to_string();
+    assert!(
+        said.iter()
+            .any(|(node, message)| node.as_deref() == Some("expired")
+                && message.contains(&format!("expired (lifespan ended at {when})"))),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .all(|(node, _)| node.as_deref() == Some("expired")),
+        "only the expired cluster is listed: {said:?}"
+    );
+    assert_eq!(keys(&fake), ["e-1", "e-2", "f-1", "f-2", "v-1", "v-2"]);
+    assert!(store.load("expired").is_ok(), "a dry run keeps the record");
+
+    // --yes: destroyed as `destroy` would, record and all; the others stay.
+    let (engine, events) = fake::engine(&store, fake.clone(), CancellationToken::new());
+    let applied = gc(&engine, true).await;
+    drop(engine);
+    drop(events);
+    assert_eq!(applied.outcome, Outcome::Succeeded, "{:?}", applied.summary);
+    assert_eq!(keys(&fake), ["f-1", "f-2", "v-1", "v-2"]);
+    assert!(store.try_load("expired").expect("read").is_none());
+    assert!(store.load("fresh").is_ok(), "an unexpired cluster is kept");
+    assert!(
+        store.load("forever").is_ok(),
+        "a cluster without a lifespan is kept"
+    );
+    let destroyed: Vec<String> = fake
+        .cloud
+        .lock()
+        .expect("cloud")
+        .calls
+        .iter()
+        .filter(|call| call.starts_with("destroy"))
+        .cloned()
+        .collect();
+    assert!(
+        !destroyed.is_empty() && destroyed.iter().all(|call| call.contains("e-")),
+        "{destroyed:?}"
+    );
+
+    // Once gone, nothing more to collect.
+    let (engine, events) = fake::engine(&store, fake.clone(), CancellationToken::new());
+    let again = gc(&engine, false).await;
+    drop(engine);
+    drop(events);
+    assert_eq!(again.summary.nodes_total, 0, "{:?}", again.summary);
+}

@@ -107,6 +107,7 @@ async fn the_contract_types_conform_to_their_schemas() {
             id: "id-1".into(),
             cluster_name: "c".into(),
             cluster_uid: "c-1".into(),
+            expires_at: Some(1_796_000_000),
         })
         .collect();
     conforms(&schemas, "list_labelled.result", &labelled);

@@ -8,10 +8,14 @@
 //! claims (its state directory was deleted, or a crash lost it), found by
 //! each backend's `list_labelled` and destroyed per backend and cluster
 //! uid through destroy's waves, so a network goes only after the instances
-//! that keep it in use, and what is still in use is retried.
+//! that keep it in use, and what is still in use is retried. A third kind
+//! comes from the same listing: clusters the state directory knows whose
+//! labelled lifespan has ended (see `lifespan`), destroyed by name like the
+//! first.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::lifespan::{self, Lifespans};
 use super::{Engine, EngineError, OperationReport};
 use crate::model::{LabelledResource, NodeFailure, OperationKind, Outcome, Summary};
 use crate::state::{ClusterStatus, OutstandingResource, StateError};
@@ -35,7 +39,8 @@ impl Engine {
         const ALL: &str = "(all clusters)";
         self.start(OperationKind::Gc, ALL);
         let mut leftovers = self.leftovers()?;
-        leftovers.extend(self.gc_labelled().await?);
+        let listed = self.gc_labelled(&leftovers).await?;
+        leftovers.extend(listed);
         let mut summary = Summary {
             nodes_total: leftovers.len(),
             ..Summary::default()
@@ -131,20 +136,23 @@ impl Engine {
     }
 
     /// Resources carrying a clusterdeck label whose cluster no state here
-    /// knows, from every backend with the `gc` capability. A cluster this
-    /// state directory knows (even damaged) is not an orphan: its own
-    /// destroy handles it.
-    async fn gc_labelled(&self) -> Result<Vec<Leftover>, EngineError> {
-        let mut known: BTreeSet<String> = BTreeSet::new();
+    /// knows, from every backend with the `gc` capability, then the known
+    /// clusters whose labelled lifespan has ended (unless `already` lists
+    /// them). A cluster this state directory knows (even damaged) is not
+    /// an orphan: its own destroy handles it.
+    async fn gc_labelled(&self, already: &[Leftover]) -> Result<Vec<Leftover>, EngineError> {
+        // Cluster uid to the name this state directory knows it by.
+        let mut known: BTreeMap<String, String> = BTreeMap::new();
         for name in self.store.names()? {
             if let Ok(record) = self.store.load(&name) {
-                known.insert(record.uid);
+                known.insert(record.uid, name.clone());
             }
             if let Ok(Some(identity)) = self.store.load_identity(&name) {
-                known.insert(identity.uid);
+                known.insert(identity.uid, name.clone());
             }
         }
-        let mut orphans = Vec::new();
+        let mut lifespans = Lifespans::default();
+        let mut leftovers = Vec::new();
         for kind in self.registry.kinds() {
             let Ok(backend) = self.backend(&kind) else {
                 continue;
@@ -173,10 +181,14 @@ impl Engine {
             };
             for resource in found {
                 // Without a uid there is no telling whose it is.
-                if resource.cluster_uid.is_empty() || known.contains(&resource.cluster_uid) {
+                if resource.cluster_uid.is_empty() {
                     continue;
                 }
-                orphans.push(Leftover {
+                if let Some(name) = known.get(&resource.cluster_uid) {
+                    lifespans.record(name, resource.expires_at);
+                    continue;
+                }
+                leftovers.push(Leftover {
                     cluster: resource.cluster_name.clone(),
                     why: format!(
                         "{kind} {} {} ({}) carries cluster uid {}, which no cluster here owns",
@@ -189,7 +201,17 @@ impl Engine {
                 });
             }
         }
-        Ok(orphans)
+        let listed: BTreeSet<&str> = already.iter().map(|left| left.cluster.as_str()).collect();
+        for (cluster, ended) in lifespans.ended(lifespan::now_unix()) {
+            if !listed.contains(cluster.as_str()) {
+                leftovers.push(Leftover {
+                    cluster,
+                    why: lifespan::why_expired(ended),
+                    orphan: None,
+                });
+            }
+        }
+        Ok(leftovers)
     }
 
     /// Destroys labelled resources of one cluster no state owns, in waves

@@ -17,6 +17,7 @@ mod gc;
 mod install;
 mod installer;
 mod interrupted;
+mod lifespan;
 mod operation;
 mod plan;
 mod plugin_debuggers;

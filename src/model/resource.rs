@@ -91,11 +91,30 @@ pub struct LabelledResource {
     pub id: String,
     pub cluster_name: String,
     pub cluster_uid: String,
+    /// Unix seconds at which the cluster's lifespan ends, as labelled on
+    /// the resource; `None`: it never expires. Optional on the wire, so
+    /// plugins and backends without lifespans need not send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_labelled_resource_without_an_expiry_still_parses_and_is_written_without_one() {
+        let old = r#"{"resource":{"kind":"node-dir","key":"a-1","scope":{"kind":"node","node":"a-1"}},"id":"/x/a-1","cluster_name":"c","cluster_uid":"c-1"}"#;
+        let parsed: LabelledResource = serde_json::from_str(old).expect("reads without expires_at");
+        assert_eq!(parsed.expires_at, None);
+        assert_eq!(serde_json::to_string(&parsed).expect("writes"), old);
+        let expiring: LabelledResource = serde_json::from_str(&old.replace(
+            r#""cluster_uid":"c-1"}"#,
+            r#""cluster_uid":"c-1","expires_at":1796000000}"#,
+        ))
+        .expect("reads with expires_at");
+        assert_eq!(expiring.expires_at, Some(1_796_000_000));
+    }
 
     #[test]
     fn resources_serialize_with_a_tagged_scope_and_read_back() {

@@ -55,6 +55,8 @@ pub struct Label {
     pub resource: ResourceRef,
     pub cluster_name: String,
     pub cluster_uid: String,
+    /// Unix seconds its lifespan ends at; tests set it after `up`.
+    pub expires_at: Option<u64>,
 }
 
 #[derive(Default)]
@@ -121,6 +123,7 @@ impl FakeBackend {
             resource: resource.clone(),
             cluster_name: ctx.name().to_owned(),
             cluster_uid: ctx.uid().to_owned(),
+            expires_at: None,
         });
     }
 }
@@ -277,6 +280,7 @@ impl Backend for FakeBackend {
                     id: id.clone(),
                     cluster_name: label.cluster_name.clone(),
                     cluster_uid: label.cluster_uid.clone(),
+                    expires_at: label.expires_at,
                 })
             })
             .collect())

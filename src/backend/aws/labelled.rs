@@ -19,6 +19,9 @@ fn labelled(resource: ResourceRef, id: String, tag_list: &[Tag]) -> LabelledReso
         cluster_uid: tags::value(tag_list, tags::UID)
             .unwrap_or_default()
             .to_owned(),
+        // A tag someone edited into garbage reads as no lifespan: gc then
+        // leaves the cluster alone rather than guess.
+        expires_at: tags::value(tag_list, tags::EXPIRES).and_then(|text| text.parse().ok()),
     }
 }
 

@@ -69,6 +69,8 @@ pub async fn list(
             id,
             cluster_name,
             cluster_uid,
+            // Docker resources carry no lifespan: a docker cluster lives until destroyed.
+            expires_at: None,
         });
     }
     let networks = docker
@@ -91,6 +93,7 @@ pub async fn list(
             id,
             cluster_name,
             cluster_uid,
+            expires_at: None,
         });
     }
     let volumes = docker
@@ -110,6 +113,7 @@ pub async fn list(
             id: volume.name,
             cluster_name,
             cluster_uid,
+            expires_at: None,
         });
     }
     if let Some(dir) = &options.workspace_dir {
@@ -146,6 +150,7 @@ fn workspaces(dir: &Path, state_root: &Path) -> Vec<LabelledResource> {
                 id: path.display().to_string(),
                 cluster_name,
                 cluster_uid,
+                expires_at: None,
             })
         })
         .collect()

@@ -40,6 +40,7 @@ pub fn list(ctx: &GcContext) -> Vec<LabelledResource> {
                     id,
                     cluster_name: cluster.clone(),
                     cluster_uid: uid.clone(),
+                    expires_at: None,
                 },
             );
         }
@@ -66,6 +67,7 @@ pub fn list(ctx: &GcContext) -> Vec<LabelledResource> {
                 id: dir.clone(),
                 cluster_name: labels.get(CLUSTER_ENV).cloned().unwrap_or_default(),
                 cluster_uid: labels.get(CLUSTER_UID_ENV).cloned().unwrap_or_default(),
+                expires_at: None,
             },
         );
     }
