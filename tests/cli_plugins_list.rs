@@ -219,6 +219,16 @@ fn json_is_one_array_with_the_description_or_the_error_of_each() {
     for absent in ["version", "kinds", "capabilities"] {
         assert!(broken.get(absent).is_none(), "{broken}");
     }
+    // Validator and debugger plugins have no info: their kinds and version.
+    for (name, kind) in [("odd-masters", "validator"), ("agent-pid", "debugger")] {
+        let plugin = row(name);
+        assert_eq!(plugin["kinds"], serde_json::json!([kind]), "{plugin}");
+        assert!(plugin.get("error").is_none(), "{plugin}");
+        assert!(
+            plugin["version"].as_str().is_some_and(|v| !v.is_empty()),
+            "{plugin}"
+        );
+    }
     let stubborn = row("stubborn");
     assert_eq!(stubborn["version"], "2.3.4");
     assert_eq!(

@@ -33,10 +33,19 @@ pub async fn initialize(client: &PluginClient, wanted: &str) -> Result<PluginHel
     let result = client
         .call("initialize", initialize_params(), &NoContext, None)
         .await?;
-    check(client.name(), &result, wanted)
+    check(client.name(), &result, Some(wanted))
 }
 
-fn check(plugin: &str, result: &Value, wanted: &str) -> Result<PluginHello, PluginError> {
+/// `initialize` for a listing, which takes a plugin of any kind: only the
+/// version and the answer's shape are checked.
+pub async fn initialize_any(client: &PluginClient) -> Result<PluginHello, PluginError> {
+    let result = client
+        .call("initialize", initialize_params(), &NoContext, None)
+        .await?;
+    check(client.name(), &result, None)
+}
+
+fn check(plugin: &str, result: &Value, wanted: Option<&str>) -> Result<PluginHello, PluginError> {
     if let Some(answered) = result.get("protocol_version")
         && !answered
             .as_u64()
@@ -54,7 +63,9 @@ fn check(plugin: &str, result: &Value, wanted: &str) -> Result<PluginHello, Plug
             method: "initialize".to_owned(),
             detail: err.to_string(),
         })?;
-    if !hello.kinds.iter().any(|kind| kind == wanted) {
+    if let Some(wanted) = wanted
+        && !hello.kinds.iter().any(|kind| kind == wanted)
+    {
         return Err(PluginError::Handshake {
             plugin: plugin.to_owned(),
             detail: format!(
@@ -75,21 +86,25 @@ mod tests {
         let good =
             json!({"protocol_version": 1, "name": "dirs", "version": "0.1", "kinds": ["backend"]});
         assert_eq!(
-            check("dirs", &good, "backend").map(|hello| hello.name),
+            check("dirs", &good, Some("backend")).map(|hello| hello.name),
             Ok("dirs".to_owned())
         );
         let future = json!({"protocol_version": 9, "name": "dirs", "kinds": ["backend"]});
         assert_eq!(
-            check("dirs", &future, "backend").map_err(|err| err.to_string()),
+            check("dirs", &future, Some("backend")).map_err(|err| err.to_string()),
             Err("plugin dirs speaks protocol version 9; clusterdeck speaks [1]".to_owned())
         );
         let validator = json!({"protocol_version": 1, "name": "v", "kinds": ["validator"]});
         assert!(
-            check("v", &validator, "backend")
+            check("v", &validator, Some("backend"))
                 .is_err_and(|err| err.to_string().contains("not a backend plugin"))
         );
+        assert_eq!(
+            check("v", &validator, None).map(|hello| hello.kinds),
+            Ok(vec!["validator".to_owned()])
+        );
         assert!(matches!(
-            check("x", &json!({"protocol_version": 1}), "backend"),
+            check("x", &json!({"protocol_version": 1}), Some("backend")),
             Err(PluginError::Shape { .. })
         ));
     }

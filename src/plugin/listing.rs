@@ -7,8 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::discovery::{PREFIX, greet, is_executable, is_plugin_name, search_dirs};
+use std::sync::Arc;
+
+use super::backend::fetch_info;
+use super::client::PluginClient;
+use super::discovery::{PREFIX, is_executable, is_plugin_name, search_dirs};
 use super::error::PluginError;
+use super::handshake::initialize_any;
 
 /// A plugin found by name: the executable that wins, and the ones of the
 /// same name later in the search order that it hides.
@@ -77,15 +82,55 @@ fn plugins_in(dir: &Path) -> Vec<(String, PathBuf)> {
     plugins
 }
 
-/// Starts the plugin, hand-shakes, asks for its info, and kills it again
-/// (waiting until it is gone), whatever the outcome.
+/// Starts the plugin, hand-shakes, asks a backend plugin for its info, and
+/// kills it again (waiting until it is gone), whatever the outcome. Validator
+/// and debugger plugins have no info: their kinds and version are all a
+/// listing shows of them.
 pub fn describe(plugin: &FoundPlugin, silence: Duration) -> Result<PluginDescription, PluginError> {
-    let greeted = greet(&plugin.name, &plugin.path, silence)?;
-    greeted.client.stop("clusterdeck only listed it");
+    let client = Arc::new(PluginClient::start(&plugin.name, &plugin.path, silence)?);
+    let asking = Arc::clone(&client);
+    let name = plugin.name.clone();
+    // A thread of its own with its own runtime: the dashboard lists plugins
+    // from a blocking task, where no runtime may be started.
+    let described = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| PluginError::Handshake {
+                plugin: name.clone(),
+                detail: format!("cannot start a runtime: {err}"),
+            })?;
+        runtime.block_on(ask(&asking, &name))
+    })
+    .join()
+    .unwrap_or_else(|_| {
+        Err(PluginError::Handshake {
+            plugin: plugin.name.clone(),
+            detail: "the listing thread panicked".to_owned(),
+        })
+    });
+    client.stop("clusterdeck only listed it");
+    described
+}
+
+async fn ask(client: &PluginClient, name: &str) -> Result<PluginDescription, PluginError> {
+    let hello = initialize_any(client).await?;
+    let capabilities = if hello.kinds.iter().any(|kind| kind == "backend") {
+        let info = fetch_info(client).await?;
+        if info.kind != name {
+            return Err(PluginError::Handshake {
+                plugin: name.to_owned(),
+                detail: format!("its info names the backend {:?}, not {name:?}", info.kind),
+            });
+        }
+        info.capabilities.names()
+    } else {
+        Vec::new()
+    };
     Ok(PluginDescription {
-        version: greeted.hello.version,
-        kinds: greeted.hello.kinds,
-        capabilities: greeted.info.capabilities.names(),
+        version: hello.version,
+        kinds: hello.kinds,
+        capabilities,
     })
 }
 
