@@ -3,7 +3,7 @@
 
 use clusterdeck::backend::local::{NODE_DIR_ENV, labelled_pids};
 use clusterdeck::engine::{Engine, EventKind, EventSink, Operation};
-use clusterdeck::model::{CheckKind, NodeState, Outcome};
+use clusterdeck::model::{CheckKind, CheckStatus, NodeState, Outcome};
 use clusterdeck::spec::LoadedSpec;
 use clusterdeck::state::StateStore;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +21,7 @@ fn spec(dir: &std::path::Path) -> LoadedSpec {
     let path = dir.join("spec.yaml");
     std::fs::write(
         &path,
-        "name: pieces\nnode_groups: [{ name: a, count: 3, roles: [x] }]\ninstall: { from: install.sh }\nchecks:\n  validators: [{ rule: role-count, role: x, min: 1 }]\n",
+        "name: pieces\nnode_groups: [{ name: a, count: 3, roles: [x] }]\ninstall: { from: install.sh }\nchecks:\n  validators: [{ rule: role-count, role: x, min: 1 }]\n  debuggers: [{ name: here, roles: [x], run: \"echo here\", expect: \"^here$\", timeout: 10s }]\n",
     )
     .expect("spec");
     LoadedSpec::from_file(&path).expect("valid")
@@ -80,6 +80,30 @@ async fn destroy_one_node_then_revalidate_then_destroy_the_rest() {
     assert_eq!(
         states,
         vec![NodeState::Running, NodeState::Destroyed, NodeState::Running]
+    );
+    // Debuggers judge the nodes that are left, not the destroyed one.
+    let report = engine
+        .execute(Operation::Debug {
+            cluster: "pieces".into(),
+        })
+        .await
+        .expect("debug after destroy-node");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{report:?}");
+    let judged: usize = report
+        .summary
+        .results
+        .iter()
+        .map(|result| result.node_count)
+        .sum();
+    assert_eq!(judged, 2, "{:?}", report.summary.results);
+    assert!(
+        report
+            .summary
+            .results
+            .iter()
+            .all(|result| result.status == CheckStatus::Pass && result.nodes == "a-[1,3]"),
+        "{:?}",
+        report.summary.results
     );
     assert!(
         engine

@@ -10,7 +10,9 @@ use super::exec::{fan_out, run_captured};
 use super::{Engine, EngineError, OperationReport};
 use crate::backend::{Backend, BackendContext};
 use crate::checks::judge;
-use crate::model::{CheckKind, CheckResult, CheckStatus, Node, OperationKind, Outcome, Summary};
+use crate::model::{
+    CheckKind, CheckResult, CheckStatus, Node, NodeState, OperationKind, Outcome, Summary,
+};
 use crate::spec::DebuggerSpec;
 use crate::state::{ClusterRecord, LockMode};
 use crate::transport::{ExecRequest, ExecStatus};
@@ -172,8 +174,13 @@ impl Engine {
             let targets: Vec<&Node> = record
                 .nodes
                 .iter()
-                // A node whose creation failed is already reported as such.
-                .filter(|node| !node.id.is_empty() && node.has_any_role(&debugger.roles))
+                // A node whose creation failed is already reported as such,
+                // and a destroyed node (destroy-node) is no longer there to judge.
+                .filter(|node| {
+                    !node.id.is_empty()
+                        && node.state != NodeState::Destroyed
+                        && node.has_any_role(&debugger.roles)
+                })
                 .collect();
             if let Some(plugin) = &debugger.plugin {
                 results.extend(
