@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod checks;
+pub mod distribution;
 pub mod engine;
 pub mod headless;
 pub mod model;

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["model"],
     &["spec"],
     &["state", "transport"],
-    &["backend"],
+    &["backend", "distribution"],
     &["checks", "plugin"],
     &["engine"],
     &["headless"],

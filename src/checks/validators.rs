@@ -227,7 +227,8 @@ fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Vec<ValidatorOu
     let capabilities = backend.capabilities();
     let mut problems = Vec::new();
     match &install.from {
-        InstallSource::Path(path) => {
+        None => {}
+        Some(InstallSource::Path(path)) => {
             if !capabilities.install_from_path {
                 problems.push(failed_at(
                     NAME,
@@ -244,26 +245,30 @@ fn install_source(loaded: &LoadedSpec, backend: &dyn Backend) -> Vec<ValidatorOu
                 ));
             }
         }
-        InstallSource::Url(url) => {
-            if !capabilities.install_from_url {
-                problems.push(failed_at(
-                    NAME,
-                    "install.from",
-                    format!(
-                        "backend {:?} cannot install from a URL ({}); download the installer and give its path",
-                        backend.kind(),
-                        redact_userinfo(url)
-                    ),
-                ));
-            }
+        Some(InstallSource::Url(url)) if !capabilities.install_from_url => {
+            problems.push(failed_at(
+                NAME,
+                "install.from",
+                format!(
+                    "backend {:?} cannot install from a URL ({}); download the installer and give its path",
+                    backend.kind(),
+                    redact_userinfo(url)
+                ),
+            ));
         }
+        Some(InstallSource::Url(_)) => {}
     }
     let present = match &install.from {
-        InstallSource::Path(_) => format!(
+        None => format!(
+            "distribution {} installs; {} file(s) to copy are present",
+            install.distribution,
+            install.files.len()
+        ),
+        Some(InstallSource::Path(_)) => format!(
             "installer and {} file(s) to copy are present",
             install.files.len()
         ),
-        InstallSource::Url(url) => format!(
+        Some(InstallSource::Url(url)) => format!(
             "{} file(s) to copy are present; the installer is downloaded from {} at install ({})",
             install.files.len(),
             redact_userinfo(url),

@@ -45,10 +45,14 @@ impl Engine {
             return Vec::new();
         }
         let installer = match &install.from {
-            InstallSource::Path(path) => {
+            Some(InstallSource::Path(path)) => {
                 local_installer(loaded.resolve(path)).map_err(|error| ("upload", error))
             }
-            InstallSource::Url(url) => self.fetched_installer(url, install, backend).await,
+            Some(InstallSource::Url(url)) => self.fetched_installer(url, install, backend).await,
+            None => Err((
+                "upload",
+                "the script distribution needs `install.from`".to_owned(),
+            )),
         };
         let material = match installer.and_then(|installer| material(loaded, install, installer)) {
             Ok(material) => material,

@@ -39,8 +39,9 @@ impl UpPlan {
             backend: spec.backend.kind.clone(),
             nodes: plan_nodes(spec),
             installer: spec.install.as_ref().map(|install| match &install.from {
-                InstallSource::Path(path) => path.display().to_string(),
-                InstallSource::Url(url) => crate::spec::redact_userinfo(url),
+                Some(InstallSource::Path(path)) => path.display().to_string(),
+                Some(InstallSource::Url(url)) => crate::spec::redact_userinfo(url),
+                None => format!("distribution {}", install.distribution),
             }),
             files: spec
                 .install

@@ -9,6 +9,7 @@
 
 mod capabilities;
 mod check;
+mod distribution;
 mod endpoint;
 mod error;
 mod group;
@@ -23,6 +24,10 @@ mod summary;
 
 pub use capabilities::{Capabilities, UrlFetch};
 pub use check::{CheckKind, CheckResult, CheckStatus, SourceLocation, ValidatorOutcome};
+pub use distribution::{
+    ClusterView, ConfigScope, ConfigSpec, ConfigType, Finding, GroupView, Phase, PhaseVerdict,
+    PortProtocol, PortSpec,
+};
 pub use endpoint::{DEFAULT_CONTAINER_ROOT, Endpoint, HostKeyPolicy};
 pub use error::{BackendFailure, BackendFailureKind};
 pub use group::{

@@ -196,35 +196,70 @@ fn read_group(reader: &mut Reader, val: Val<'_>) -> Option<NodeGroupSpec> {
         Some((path, node)) => read_options(reader, Val::new(node, &path)),
         None => Some(Default::default()),
     };
-    map.finish(reader, &["name", "count", "roles", "options"]);
+    let config = match map.take("config") {
+        Some((path, node)) => read_options(reader, Val::new(node, &path)),
+        None => Some(Default::default()),
+    };
+    map.finish(reader, &["name", "count", "roles", "options", "config"]);
     Some(NodeGroupSpec {
         name: name?,
         count: count?,
         roles: roles?,
         options: options?,
+        config: config?,
     })
 }
 
 fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
     let mut map = reader.map(val)?;
-    let from = map
-        .require(reader, "from", "a path to the installer, or an http(s) URL")
-        .and_then(|(path, node)| {
+    let distribution = match map.take("distribution") {
+        Some((path, node)) => reader.name(Val::new(node, &path)),
+        None => Some("script".to_owned()),
+    };
+    let plugin_path = match map.take("path") {
+        Some((path, node)) => {
             let val = Val::new(node, &path);
-            let text = reader.string(val)?;
-            if text.trim().is_empty() {
-                reader.error(val, "expected a path or a URL, found an empty string");
-                return None;
+            let file = reader.string(val);
+            if distribution.as_deref() == Some("script") {
+                reader.error(
+                    val,
+                    "the built-in script distribution has no path: name a distribution plugin, or use `from` for the installer",
+                );
             }
-            match classify(&text) {
-                FromKind::Path => Some(InstallSource::Path(PathBuf::from(text))),
-                FromKind::Url => Some(InstallSource::Url(text)),
-                FromKind::BadUrl(problem) => {
-                    reader.error(val, problem);
-                    None
-                }
+            file.map(|file| Some(PathBuf::from(file)))
+        }
+        None => Some(None),
+    };
+    let version = match map.take("version") {
+        Some((path, node)) => reader.string(Val::new(node, &path)).map(Some),
+        None => Some(None),
+    };
+    let phases = match map.take("phases") {
+        Some((path, node)) => read_phases(reader, Val::new(node, &path)),
+        None => Some(Vec::new()),
+    };
+    let taken = if distribution.as_deref() == Some("script") {
+        map.require(reader, "from", "a path to the installer, or an http(s) URL")
+    } else {
+        map.take("from")
+    };
+    let taken_from = taken.is_some() || distribution.as_deref() == Some("script");
+    let from = taken.and_then(|(path, node)| {
+        let val = Val::new(node, &path);
+        let text = reader.string(val)?;
+        if text.trim().is_empty() {
+            reader.error(val, "expected a path or a URL, found an empty string");
+            return None;
+        }
+        match classify(&text) {
+            FromKind::Path => Some(InstallSource::Path(PathBuf::from(text))),
+            FromKind::Url => Some(InstallSource::Url(text)),
+            FromKind::BadUrl(problem) => {
+                reader.error(val, problem);
+                None
             }
-        });
+        }
+    });
     let config = match map.take("config") {
         Some((path, node)) => {
             let val = Val::new(node, &path);
@@ -267,6 +302,10 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
     map.finish(
         reader,
         &[
+            "distribution",
+            "path",
+            "version",
+            "phases",
             "from",
             "config",
             "files",
@@ -275,14 +314,56 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
             "decommission",
         ],
     );
+    let from = match (from, taken_from) {
+        (Some(from), _) => Some(from),
+        (None, false) => None,
+        (None, true) => return None,
+    };
     Some(InstallSpec {
-        from: from?,
+        distribution: distribution?,
+        path: plugin_path?,
+        version: version?,
+        phases: phases?,
+        from,
         config: config?,
         files: files?,
         timeout: timeout?,
         sha256: sha256?,
         decommission: decommission?,
     })
+}
+
+/// `phases: [start, decommission]`: the phases after `configure` a script
+/// takes part in.
+fn read_phases(reader: &mut Reader, val: Val<'_>) -> Option<Vec<crate::model::Phase>> {
+    let items = reader.seq(val)?;
+    let mut phases = Vec::new();
+    let mut ok = true;
+    for (path, node) in &items {
+        let val = Val::new(node, path);
+        let Some(name) = reader.string(val) else {
+            ok = false;
+            continue;
+        };
+        match crate::model::Phase::parse(&name) {
+            Some(crate::model::Phase::Configure) => {
+                reader.error(val, "configure always runs: list only the phases after it (start, scale, decommission, terminate)");
+                ok = false;
+            }
+            Some(phase) if !phases.contains(&phase) => phases.push(phase),
+            Some(_) => {}
+            None => {
+                reader.error(
+                    val,
+                    format!(
+                        "unknown phase {name:?}: expected start, scale, decommission or terminate"
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(phases)
 }
 
 /// The digest a downloaded installer must have; a path source has nothing

@@ -150,7 +150,9 @@ mod tests {
         let install = spec.install.expect("install");
         assert_eq!(
             install.from,
-            crate::spec::InstallSource::Url("https://example.test/get/i.sh".to_owned())
+            Some(crate::spec::InstallSource::Url(
+                "https://example.test/get/i.sh".to_owned()
+            ))
         );
         assert_eq!(install.sha256, Some("ab".repeat(32)));
     }

@@ -70,11 +70,30 @@ pub struct NodeGroupSpec {
     pub count: u32,
     pub roles: Vec<String>,
     pub options: BTreeMap<String, serde_json::Value>,
+    /// Values of the distribution's node-scope configs for this group; they
+    /// override `install.config`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstallSpec {
-    pub from: InstallSource,
+    /// What installs: the built-in `script` (the installer at `from`) or a
+    /// distribution plugin, found as `clusterdeck-plugin-<name>` or at `path`.
+    #[serde(default = "script_distribution")]
+    pub distribution: String,
+    /// Where the distribution plugin is, relative to the spec file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The distribution version; its first (newest) when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The phases after `configure` the script takes part in (it is run
+    /// with `CLUSTERDECK_PHASE` set); a plugin takes part in all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<crate::model::Phase>,
+    /// The installer; required by the `script` distribution only.
+    pub from: Option<InstallSource>,
     pub config: serde_json::Value,
     pub files: Vec<FileCopy>,
     /// How long the installer may run per role before it is killed; no limit when unset.
@@ -88,6 +107,17 @@ pub struct InstallSpec {
     /// hand its data on. If it fails the node is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decommission: Option<String>,
+}
+
+fn script_distribution() -> String {
+    "script".to_owned()
+}
+
+impl InstallSpec {
+    /// Whether the built-in script distribution installs (no plugin).
+    pub fn is_script(&self) -> bool {
+        self.distribution == "script"
+    }
 }
 
 /// Where the installer comes from; backends declare which of these they support.

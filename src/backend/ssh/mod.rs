@@ -151,6 +151,7 @@ pub fn adhoc_record(
                 options,
             },
             node_groups: vec![NodeGroupSpec {
+                config: Default::default(),
                 name: "hosts".to_owned(),
                 count: u32::try_from(hosts.len()).unwrap_or(u32::MAX),
                 roles: Vec::new(),

@@ -182,6 +182,7 @@ mod tests {
                 options: options.clone(),
             },
             node_groups: vec![NodeGroupSpec {
+                config: Default::default(),
                 name: "h".into(),
                 count: 2,
                 roles: vec![],

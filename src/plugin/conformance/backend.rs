@@ -301,6 +301,7 @@ impl Run<'_, '_> {
             node_groups: GROUPS
                 .iter()
                 .map(|(group, role)| NodeGroupSpec {
+                    config: Default::default(),
                     name: (*group).to_owned(),
                     count: 1,
                     roles: vec![(*role).to_owned()],

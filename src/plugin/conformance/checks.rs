@@ -25,6 +25,7 @@ use crate::transport::{ExecRequest, ExecStatus, connect};
 
 fn group(name: &str, count: u32, role: &str) -> NodeGroupSpec {
     NodeGroupSpec {
+        config: Default::default(),
         name: name.to_owned(),
         count,
         roles: vec![role.to_owned()],
