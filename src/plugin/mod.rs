@@ -11,6 +11,7 @@ mod client;
 pub mod conformance;
 mod debugger;
 mod discovery;
+mod distribution;
 mod error;
 mod handshake;
 mod listing;
@@ -27,6 +28,7 @@ pub use client::{CANCEL, CallHandler, NoContext, PluginClient};
 pub use debugger::{
     DEBUG, DebugRequest, HOST_RUN, HostRun, HostRunResult, UNREACHABLE, Verdict, run_debugger,
 };
+pub use distribution::launch_distribution;
 pub use discovery::{
     DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, is_executable,
     launch, plugins_dir, silence,
