@@ -28,11 +28,11 @@ pub use client::{CANCEL, CallHandler, NoContext, PluginClient};
 pub use debugger::{
     DEBUG, DebugRequest, HOST_RUN, HostRun, HostRunResult, UNREACHABLE, Verdict, run_debugger,
 };
-pub use distribution::launch_distribution;
 pub use discovery::{
     DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, is_executable,
     launch, plugins_dir, silence,
 };
+pub use distribution::launch_distribution;
 pub use error::{APPLICATION_CODES, PluginError};
 pub use handshake::{PROTOCOL_VERSIONS, PluginHello, initialize};
 pub use listing::{
