@@ -2,8 +2,8 @@
 //! the real binary, with neither the plugins directory nor `PATH` holding
 //! it: `up` from one directory, `inspect`, `scale` and `destroy` from
 //! another, leaving nothing; a plugin file gone at destroy time named with
-//! what remains; a bad path and a path on a built-in kind refused at their
-//! line and column before anything is created.
+//! what remains (and by gc); a bad path and a path on a built-in kind
+//! refused at their line and column before anything is created.
 
 mod common;
 
@@ -244,6 +244,16 @@ fn a_plugin_file_gone_at_destroy_time_is_named_with_what_remains() {
     for dir in &made {
         assert!(dir.exists(), "nothing is destroyed without its backend");
     }
+    // gc asks the plugins known clusters name by path, and says when one is gone.
+    let gc = project.run(&deck, elsewhere, &["gc"]);
+    let said = format!("{}{}", text(&gc.stdout), text(&gc.stderr));
+    assert!(
+        said.contains(&format!(
+            "{} (backend.path of kind \"dirs\") does not exist: what it labelled is not listed",
+            plugin.display()
+        )),
+        "{said}"
+    );
 
     // Back in place, the same destroy finishes the job.
     std::fs::rename(&hidden, project.plugin()).expect("put the plugin back");

@@ -170,8 +170,15 @@ impl Engine {
         let mut leftovers = Vec::new();
         for key in backends {
             let (kind, path) = &key;
-            let Ok(backend) = self.backend_at(kind, path.as_deref()) else {
-                continue;
+            let backend = match self.backend_at(kind, path.as_deref()) {
+                Ok(backend) => backend,
+                // A plugin a cluster names by its file was expected here.
+                Err(problem) if path.is_some() => {
+                    self.events
+                        .warn(None, format!("{problem}: what it labelled is not listed"));
+                    continue;
+                }
+                Err(_) => continue,
             };
             if !backend.capabilities().gc {
                 continue;
