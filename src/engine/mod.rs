@@ -38,6 +38,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+pub use distribution::{ConfigValue, DistributionSummary};
 pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
 pub use operation::Operation;
