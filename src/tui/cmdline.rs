@@ -17,6 +17,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("destroy", "destroy"),
     ("gc", "gc [--yes]"),
     ("backends", "backends (built-ins and plugins found)"),
+    (
+        "configs",
+        "configs (the distribution's configs; a shows advanced)",
+    ),
 ];
 
 /// Parses a command line against the shown cluster.

@@ -23,6 +23,14 @@ pub const KEYMAP: &[(&str, &str)] = &[
     ("↑ ↓ (in :)", "command history"),
     ("r", "reload the clusters list"),
     (
+        "c",
+        "the shown cluster's distribution configs (also :configs)",
+    ),
+    (
+        "a (in configs)",
+        "show / hide the advanced (priority 2) configs",
+    ),
+    (
         "Ctrl-C",
         "cancel the running operation (quit when none runs)",
     ),

@@ -3,6 +3,7 @@
 //! folds each message through `update`, and draws once per batch.
 
 pub mod cmdline;
+pub mod distribution;
 pub mod keys;
 pub mod layout;
 pub mod msg;

@@ -5,6 +5,7 @@ use crate::engine::Event;
 pub use crate::engine::Operation;
 use crate::model::{NodeStateChange, OperationKind, Outcome};
 
+use super::distribution::Answer;
 use super::state::{BackendRow, ClusterRow, ClusterView};
 
 #[derive(Debug)]
@@ -16,6 +17,13 @@ pub enum Msg {
     Clusters(Vec<ClusterRow>),
     /// The built-in backends and every plugin found, described.
     Backends(Vec<BackendRow>),
+    /// A cluster's distribution described (request numbered by
+    /// [`super::distribution::Distributions::ask`]), or why it could not be.
+    Distribution {
+        cluster: String,
+        request: u64,
+        answer: Answer,
+    },
     /// A cluster loaded from state, to show.
     Attached(ClusterView),
     /// Fresh node states of the shown cluster, from its backend.
@@ -92,6 +100,11 @@ pub enum Command {
     LoadBackends,
     Attach(String),
     Refresh(String),
+    /// Describe the cluster's distribution (it may start a plugin: off the UI).
+    LoadDistribution {
+        cluster: String,
+        request: u64,
+    },
     /// Follow the cluster's node states live (its backend can `watch`);
     /// replaces the watch of any other cluster.
     Watch(String),

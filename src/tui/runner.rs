@@ -11,6 +11,10 @@ use crate::engine::{Engine, EngineError, EventKind, EventSink};
 use crate::model::CheckResult;
 use crate::state::{ClusterRecord, StateError, StateStore};
 
+/// How long describing a distribution may take (starting its plugin and
+/// asking it for versions, configs and processes).
+const DESCRIBE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct Runner {
     store: StateStore,
     /// The backends the engines use; capabilities shown come from it.
@@ -121,7 +125,48 @@ impl Runner {
             }
             Command::Refresh(name) => self.refreshing = Some(self.load(name, false)),
             Command::Watch(name) => self.watch(name),
+            Command::LoadDistribution { cluster, request } => self.describe(cluster, request),
         }
+    }
+
+    /// Describes a cluster's distribution in a task of its own: a plugin
+    /// distribution is started and asked, which may take a while or fail;
+    /// the dashboard gets one message either way, and within a bounded time.
+    fn describe(&self, cluster: String, request: u64) {
+        let (engine, _events) = self.engine(CancellationToken::new());
+        let store = self.store.clone();
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let described =
+                tokio::time::timeout(DESCRIBE_PATIENCE, engine.describe_distribution(&cluster))
+                    .await;
+            let answer = match described {
+                Ok(Ok(summary)) => Ok(summary),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err(format!(
+                    "no answer within {} s",
+                    DESCRIBE_PATIENCE.as_secs()
+                )),
+            }
+            .map_err(|error| {
+                let named = store
+                    .load(&cluster)
+                    .ok()
+                    .and_then(|record| record.spec.install)
+                    .map(|install| install.distribution);
+                match named {
+                    Some(name) => format!("distribution {name}: {error}"),
+                    None => format!("distribution: {error}"),
+                }
+            });
+            let _ = messages
+                .send(Msg::Distribution {
+                    cluster,
+                    request,
+                    answer,
+                })
+                .await;
+        });
     }
 
     /// Follows one cluster's node states, in place of any earlier watch:

@@ -6,6 +6,8 @@ use std::time::SystemTime;
 
 use tui_input::Input;
 
+use super::distribution::Distributions;
+
 use crate::model::{CheckResult, NodeState, OperationKind, Outcome, StepStatus, Stream};
 
 /// Log lines kept; older ones are dropped first.
@@ -203,6 +205,11 @@ pub enum Popup {
     },
     /// The built-in backends and the plugins found (`:backends`).
     Backends,
+    /// The shown cluster's distribution configs (`c`, `:configs`),
+    /// scrolled down by `scroll` lines.
+    Configs {
+        scroll: usize,
+    },
 }
 
 /// The live watch of a cluster's node states (`Engine::watch`).
@@ -239,6 +246,10 @@ pub struct App {
     pub cluster: Option<ClusterView>,
     /// The backends popup's rows; `None` while plugins are being looked for.
     pub backends: Option<Vec<BackendRow>>,
+    /// Each cluster's distribution as last described (configs, processes).
+    pub distributions: Distributions,
+    /// Priority-2 ("advanced") configs are shown too (`a` in the configs).
+    pub advanced_configs: bool,
     pub focus: Panel,
     /// Selected row per panel, indexed by [`Panel::index`].
     pub selected: [usize; 5],
@@ -273,6 +284,8 @@ impl Default for App {
             clusters: Vec::new(),
             cluster: None,
             backends: None,
+            distributions: Distributions::default(),
+            advanced_configs: false,
             focus: Panel::Clusters,
             selected: [0; 5],
             filters: Default::default(),

@@ -1,4 +1,5 @@
-//! The tree of node groups and their nodes: roles, address, state badge.
+//! The tree of node groups and their nodes: roles (and the processes the
+//! distribution runs for them), address, state badge.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,6 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{block, fit, inner, list_lines};
 use crate::model::NodeState;
+use crate::tui::distribution::{Described, processes_line};
 use crate::tui::state::{App, NodeView, Panel};
 use crate::tui::theme::Theme;
 
@@ -16,6 +18,8 @@ pub enum Row<'a> {
         name: &'a str,
         nodes: usize,
         roles: String,
+        /// The processes of its roles, when the distribution names them.
+        processes: String,
     },
     Node(&'a NodeView),
 }
@@ -25,6 +29,10 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
         return Vec::new();
     };
     let filter = app.filter(Panel::Groups);
+    let summary = app
+        .distributions
+        .get(&cluster.name)
+        .and_then(Described::summary);
     let mut rows = Vec::new();
     for group in &cluster.groups {
         let members: Vec<&NodeView> = cluster
@@ -43,12 +51,13 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
         }
         let roles = members
             .first()
-            .map(|node| node.roles.join(","))
+            .map(|node| node.roles.as_slice())
             .unwrap_or_default();
         rows.push(Row::Group {
             name: group,
             nodes: members.len(),
-            roles,
+            roles: roles.join(","),
+            processes: summary.map_or_else(String::new, |summary| processes_line(summary, roles)),
         });
         rows.extend(members.into_iter().map(Row::Node));
     }
@@ -85,10 +94,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let width = usize::from(body.width);
     let mut lines: Vec<Line> =
         list_lines(app, Panel::Groups, &rows, height, theme, |row| match row {
-            Row::Group { name, nodes, roles } => Line::from(vec![
-                Span::styled(format!("▾ {name}"), theme.title()),
-                Span::styled(format!(" ({nodes})  roles: {roles}"), theme.dim()),
-            ]),
+            Row::Group {
+                name,
+                nodes,
+                roles,
+                processes,
+            } => {
+                let mut spans = vec![
+                    Span::styled(format!("▾ {name}"), theme.title()),
+                    Span::styled(format!(" ({nodes})  roles: {roles}"), theme.dim()),
+                ];
+                if !processes.is_empty() {
+                    spans.push(Span::raw(format!("  {processes}")));
+                }
+                Line::from(spans)
+            }
             Row::Node(node) => Line::from(vec![
                 Span::raw(format!("  {:<16} ", fit(&node.name, 16))),
                 Span::raw(format!("{:<14} ", fit(&node.roles.join(","), 14))),

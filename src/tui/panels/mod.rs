@@ -4,6 +4,7 @@
 pub mod backends;
 pub mod checks;
 pub mod clusters;
+pub mod configs;
 pub mod groups;
 pub mod log;
 pub mod popups;

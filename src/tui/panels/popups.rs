@@ -47,6 +47,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         Some(Popup::Detail { row, node }) => detail(frame, area, app, *row, *node, theme),
         Some(Popup::Backends) => super::backends::render(frame, area, app, theme),
+        Some(Popup::Configs { scroll }) => {
+            super::configs::render(frame, area, app, theme, *scroll);
+        }
     }
 }
 

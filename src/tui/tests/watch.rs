@@ -41,7 +41,16 @@ fn state_of(app: &App, name: &str) -> Option<NodeState> {
 fn attaching_to_a_watchable_cluster_asks_once_and_resyncs_when_live() {
     let mut app = App::default();
     let commands = update(&mut app, Msg::Attached(watchable()));
-    assert_eq!(commands, vec![Command::Watch("demo".into())]);
+    assert_eq!(
+        commands,
+        vec![
+            Command::Watch("demo".into()),
+            Command::LoadDistribution {
+                cluster: "demo".into(),
+                request: 1
+            }
+        ]
+    );
     assert_eq!(app.watch, Watch::Asked("demo".into()));
     assert!(
         update(&mut app, Msg::Refreshed(watchable())).is_empty(),
@@ -63,7 +72,13 @@ fn attaching_to_a_watchable_cluster_asks_once_and_resyncs_when_live() {
     let mut unwatchable = App::default();
     let mut view = watchable();
     view.capabilities = vec!["create", "destroy"];
-    assert!(update(&mut unwatchable, Msg::Attached(view)).is_empty());
+    assert_eq!(
+        update(&mut unwatchable, Msg::Attached(view)),
+        vec![Command::LoadDistribution {
+            cluster: "demo".into(),
+            request: 1
+        }]
+    );
     assert_eq!(unwatchable.watch, Watch::Off);
 }
 
@@ -142,8 +157,14 @@ fn a_destroyed_cluster_is_watched_anew_when_made_again() {
     assert_eq!(app.watch, Watch::Off);
     assert_eq!(
         update(&mut app, Msg::Attached(watchable())),
-        vec![Command::Watch("demo".into())],
-        "the new cluster of that name has another uid to follow"
+        vec![
+            Command::Watch("demo".into()),
+            Command::LoadDistribution {
+                cluster: "demo".into(),
+                request: 2
+            }
+        ],
+        "the new cluster of that name has another uid to follow, and its own distribution"
     );
 }
 

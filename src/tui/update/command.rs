@@ -30,6 +30,9 @@ pub(super) fn on_command_key(app: &mut App, mut input: Input, key: KeyEvent) -> 
                 app.popup = Some(Popup::Backends);
                 return vec![Command::LoadBackends];
             }
+            if line.trim_start_matches(':').trim() == "configs" {
+                return super::distribution::open_configs(app);
+            }
             match cmdline::parse(&line, app.cluster.as_ref()) {
                 Ok(operation) => start(app, operation),
                 Err(error) => {

@@ -221,6 +221,7 @@ pub(super) fn on_done(
         }
         Outcome::Failed | Outcome::Cancelled => app.notify(finished.line(), true),
     }
+    super::distribution::after_operation(app, operation, &finished.cluster, outcome);
     app.last_finished = Some(finished);
     let mut commands = vec![Command::LoadClusters];
     if let Some(name) = app.refresh_target() {

@@ -47,6 +47,10 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        Popup::Configs { scroll } => {
+            super::distribution::on_configs_key(app, scroll, key);
+            Vec::new()
+        }
         Popup::ConfirmQuit => {
             match key.code {
                 KeyCode::Char('y' | 'Y') => {
@@ -112,6 +116,7 @@ fn on_panel_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             app.popup = Some(Popup::Filter(Input::new(app.filter(panel).to_owned())));
         }
         KeyCode::Char('r') => return vec![Command::LoadClusters],
+        KeyCode::Char('c') => return super::distribution::open_configs(app),
         KeyCode::Tab => app.focus = Panel::ALL[(panel.index() + 1) % Panel::ALL.len()],
         KeyCode::BackTab => {
             app.focus = Panel::ALL[(panel.index() + Panel::ALL.len() - 1) % Panel::ALL.len()];

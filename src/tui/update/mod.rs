@@ -3,6 +3,7 @@
 //! out. One file per concern: keys, the command line, engine events, refresh.
 
 mod command;
+mod distribution;
 mod engine;
 mod keys;
 mod refresh;
@@ -10,6 +11,7 @@ mod watch;
 
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 
+use super::distribution::Need;
 use super::msg::{Command, Msg};
 use super::state::{App, Panel};
 
@@ -47,11 +49,23 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             app.notify(format!("showing cluster {}", view.name), false);
             app.cluster = Some(view);
             app.refresh_error = None;
-            watch::watch_shown(app)
+            let mut commands = watch::watch_shown(app);
+            commands.extend(distribution::describe_shown(app, Need::Retry));
+            commands
         }
         Msg::Refreshed(view) => {
             refresh::on_refreshed(app, view);
-            watch::watch_shown(app)
+            let mut commands = watch::watch_shown(app);
+            commands.extend(distribution::describe_shown(app, Need::Unknown));
+            commands
+        }
+        Msg::Distribution {
+            cluster,
+            request,
+            answer,
+        } => {
+            distribution::on_distribution(app, &cluster, request, answer);
+            Vec::new()
         }
         Msg::Watching { cluster } => watch::on_watching(app, cluster),
         Msg::NodeState {
