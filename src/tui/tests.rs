@@ -1,6 +1,7 @@
 //! Snapshot tests of each panel (TestBackend text plus explicit style checks),
 //! and reducer tests that assert the commands `update` emits.
 
+mod distribution;
 mod session;
 mod watch;
 

@@ -23,8 +23,10 @@ struct Columns([usize; 5]);
 
 impl Columns {
     fn for_width(width: usize) -> Self {
-        if width >= 110 {
+        if width >= 140 {
             Self([20, 26, 18, 7, 12])
+        } else if width >= 100 {
+            Self([18, 20, 14, 7, 11])
         } else {
             Self([16, 18, 12, 7, 10])
         }
@@ -139,18 +141,55 @@ fn summary_lines<'a>(
         if spec.optional {
             description.push_str(" (optional)");
         }
+        let mut kind = type_text(&spec.kind);
+        if kind.chars().count() > columns.0[2] {
+            // An enum's values that do not fit its column go with the text.
+            description = format!("{description} [{}]", spec.kind.describe());
+            kind = "enum".to_owned();
+        }
+        let values = values_text(config);
+        let joined = values.join(" ");
+        // Per-group values that do not fit side by side go one per line.
+        let (first, more) = match values.split_first() {
+            Some((first, more)) if joined.chars().count() > columns.0[1] => (first.clone(), more),
+            _ => (joined, &[][..]),
+        };
         let cells = [
             spec.name.as_str(),
-            &values_text(config),
-            &type_text(&spec.kind),
+            &first,
+            &kind,
             spec.scope.as_str(),
             spec.target.as_str(),
         ];
         let room = width.saturating_sub(columns.used());
-        if room >= 16 || description.is_empty() {
-            lines.push(Line::raw(row_text(&columns, cells, &description, width)));
+        let own_line = room < 16 && !description.is_empty();
+        let mut beside = if own_line {
+            Vec::new()
         } else {
-            lines.push(Line::raw(row_text(&columns, cells, "", width)));
+            wrap(&description, room)
+        }
+        .into_iter();
+        lines.push(Line::raw(row_text(
+            &columns,
+            cells,
+            &beside.next().unwrap_or_default(),
+            width,
+        )));
+        // Further group values and description lines, each in its column.
+        let mut more = more.iter();
+        loop {
+            let (value, text) = (more.next(), beside.next());
+            if value.is_none() && text.is_none() {
+                break;
+            }
+            lines.push(Line::raw(row_text(
+                &columns,
+                ["", value.map_or("", String::as_str), "", "", ""],
+                &text.unwrap_or_default(),
+                width,
+            )));
+        }
+        if own_line {
             lines.push(Line::styled(
                 format!("    {}", fit(&description, width.saturating_sub(4))),
                 theme.dim(),
@@ -158,6 +197,33 @@ fn summary_lines<'a>(
         }
     }
     lines
+}
+
+/// `text` in lines of at most `width` columns, broken between words (a
+/// word longer than that is cut); at most three, the last marked if cut.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    const MOST: usize = 3;
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let needed =
+            current.chars().count() + usize::from(!current.is_empty()) + word.chars().count();
+        if !current.is_empty() && needed > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    if lines.len() > MOST {
+        let rest = lines.split_off(MOST - 1).join(" ");
+        lines.push(fit(&rest, width));
+    }
+    lines.into_iter().map(|line| fit(&line, width)).collect()
 }
 
 fn row_text(columns: &Columns, cells: [&str; 5], description: &str, width: usize) -> String {
@@ -169,11 +235,12 @@ fn row_text(columns: &Columns, cells: [&str; 5], description: &str, width: usize
     text.trim_end().to_owned()
 }
 
-/// The value in force, or per group for a node-scope config
-/// (`masters=64 workers=128`); `-` when there is none (optional, no default).
-fn values_text(config: &ConfigValue) -> String {
+/// The value in force, or one per group for a node-scope config
+/// (`masters=64`, `workers=128`); `-` when there is none (optional, no
+/// default). Never empty.
+fn values_text(config: &ConfigValue) -> Vec<String> {
     if config.values.is_empty() {
-        return "-".to_owned();
+        return vec!["-".to_owned()];
     }
     config
         .values
@@ -182,8 +249,7 @@ fn values_text(config: &ConfigValue) -> String {
             Some(group) => format!("{group}={}", value_text(value)),
             None => value_text(value),
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect()
 }
 
 /// A value as the spec wrote it: strings bare, `{env: NAME}` as written.
