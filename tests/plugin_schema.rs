@@ -162,6 +162,7 @@ async fn the_contract_types_conform_to_their_schemas() {
         ],
     );
     let group = GroupRequest {
+        open_ports: Vec::new(),
         group: "a".into(),
         roles: vec!["agent".into()],
         options: BTreeMap::from([("size".into(), json!(2))]),

@@ -426,3 +426,35 @@ impl Engine {
         }))
     }
 }
+
+impl Engine {
+    /// The ports each group's nodes need opened, by group. A distribution
+    /// that cannot say is warned about: the nodes are made without them.
+    pub(super) async fn open_ports(
+        &self,
+        active: &ActiveDistribution,
+        spec: &ClusterSpec,
+    ) -> BTreeMap<String, Vec<crate::model::PortSpec>> {
+        let view = cluster_view(
+            spec,
+            &active.configs,
+            &active.version,
+            &BTreeMap::new(),
+            &[],
+        );
+        let mut ports = BTreeMap::new();
+        for group in &spec.node_groups {
+            match active.distribution.open_ports(&view, &group.name).await {
+                Ok(open) if !open.is_empty() => {
+                    ports.insert(group.name.clone(), open);
+                }
+                Ok(_) => {}
+                Err(error) => self.events.warn(
+                    None,
+                    format!("no ports opened for group {}: {error}", group.name),
+                ),
+            }
+        }
+        ports
+    }
+}
