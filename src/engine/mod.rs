@@ -2,12 +2,15 @@
 //! reports every step as an [`Event`]. It never draws or prints: the TUI and the
 //! headless printer are both just consumers of the event stream.
 
+mod bundle;
 mod context;
 mod decommission;
 mod destroy;
 mod doctor;
 mod event;
+mod event_log;
 mod exec;
+mod export;
 mod failures;
 mod fetch;
 mod fetch_node;
@@ -24,6 +27,7 @@ mod plugin_debuggers;
 mod plugin_validators;
 mod power;
 mod provision;
+mod redact;
 mod remote;
 mod scale;
 mod sink;
@@ -37,8 +41,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
+pub use export::{DEFAULT_LOG_PATHS, EXPORT_STEP, default_bundle_path, log_paths_for};
 pub use operation::Operation;
 pub use plan::{UpPlan, node_env, plan_nodes};
+pub use redact::{REDACTED, Redactor};
 pub use remote::Target;
 pub use scale::MAX_GROUP_SIZE;
 pub use sink::{EventReceiver, EventSink};

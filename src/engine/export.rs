@@ -1,0 +1,538 @@
+//! `export`: a diagnostic bundle of one cluster (docs: README, "export").
+//! The record, its recent event log, the last debugger results, and from
+//! every node the files its roles' log paths name, fetched through the
+//! node's transport, nodes in parallel; every byte scrubbed of the secrets
+//! the [`Redactor`] knows. A node that cannot be reached or a path that
+//! names nothing is written down in the bundle's manifest and `errors.txt`;
+//! only a bundle that cannot be written fails the export.
+//!
+//! Nothing else of the state directory goes in: no ledger, no identity, and
+//! never a private key.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::bundle::{Bundle, node_entry};
+use super::event::EventKind;
+use super::exec::fan_out;
+use super::redact::Redactor;
+use super::{Engine, EngineError, OperationReport};
+use crate::backend::{Backend, BackendContext};
+use crate::model::{
+    Node, NodeFailure, NodeState, OperationKind, Outcome, StepStatus, Summary, now,
+};
+use crate::spec::ClusterSpec;
+use crate::state::{ClusterRecord, LockMode};
+use crate::transport::{DEFAULT_FILE_CAP, Listed, list_files};
+
+/// The step each node's fetching is reported as.
+pub const EXPORT_STEP: &str = "export";
+/// What a node's roles fetch when the spec names nothing: the installer's
+/// logs in its install directory.
+pub const DEFAULT_LOG_PATHS: &[&str] = &["install/*.log"];
+/// The key of [`log_paths_for`]'s map for nodes that have no role.
+pub const NO_ROLE: &str = "";
+
+/// The files to fetch from the nodes of each role (and, under [`NO_ROLE`],
+/// of nodes without one): the spec's `install.log_paths`, and
+/// [`DEFAULT_LOG_PATHS`] for every role it does not name. The one place
+/// that decides it, so a distribution's `log_paths(role)` can take over.
+pub fn log_paths_for(spec: &ClusterSpec) -> BTreeMap<String, Vec<String>> {
+    let given = spec
+        .install
+        .as_ref()
+        .map(|install| install.log_paths.clone())
+        .unwrap_or_default();
+    let default = || {
+        DEFAULT_LOG_PATHS
+            .iter()
+            .map(|path| (*path).to_owned())
+            .collect()
+    };
+    let mut paths = given.clone();
+    for role in spec.roles().into_iter().chain([NO_ROLE.to_owned()]) {
+        paths.entry(role).or_insert_with(default);
+    }
+    paths
+}
+
+/// `./clusterdeck-NAME-YYYYMMDDTHHMMSSZ.tar.gz`.
+pub fn default_bundle_path(cluster: &str) -> PathBuf {
+    let stamp: String = now()
+        .chars()
+        .take(19)
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    PathBuf::from(format!("clusterdeck-{cluster}-{stamp}Z.tar.gz"))
+}
+
+/// One file from a node, as the manifest lists it.
+#[derive(Debug, Serialize)]
+struct FetchedEntry {
+    node: String,
+    /// The path as the node names it.
+    source: String,
+    /// Where it is in the bundle, under the top directory.
+    path: String,
+    /// Its size on the node, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    /// Bytes in the bundle.
+    bytes: u64,
+    /// Cut at the cap: only the first `file_cap_bytes` are in the bundle.
+    truncated: bool,
+    /// Some secret was replaced by `[redacted]` in it.
+    redacted: bool,
+}
+
+/// Something the bundle lacks.
+#[derive(Debug, Clone, Serialize)]
+struct Problem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    error: String,
+}
+
+impl Problem {
+    fn line(&self) -> String {
+        let mut line = String::new();
+        if let Some(node) = &self.node {
+            line.push_str(node);
+            line.push_str(": ");
+        }
+        if let Some(path) = &self.path {
+            line.push_str(path);
+            line.push_str(": ");
+        }
+        line.push_str(&self.error);
+        line
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Manifest<'a> {
+    cluster: &'a str,
+    uid: &'a str,
+    backend: &'a str,
+    created_at: String,
+    clusterdeck_version: &'static str,
+    file_cap_bytes: u64,
+    /// What the bundle holds besides node files.
+    contents: Vec<&'static str>,
+    log_paths: &'a BTreeMap<String, Vec<String>>,
+    files: Vec<FetchedEntry>,
+    problems: Vec<Problem>,
+    not_included: &'static str,
+}
+
+/// What fetching from the nodes gathered, shared by the nodes' tasks.
+#[derive(Default)]
+struct Gathered {
+    files: Vec<FetchedEntry>,
+    problems: Vec<Problem>,
+    failures: Vec<NodeFailure>,
+    /// The first error writing into the bundle: the export then fails.
+    broken: Option<String>,
+}
+
+impl Engine {
+    pub(crate) async fn export(
+        &self,
+        cluster: &str,
+        out: Option<PathBuf>,
+        log_paths: Option<BTreeMap<String, Vec<String>>>,
+    ) -> Result<OperationReport, EngineError> {
+        let _lock = self.store.lock_existing(cluster, LockMode::Shared)?;
+        let record = self.store.load(cluster)?;
+        let out = out.unwrap_or_else(|| default_bundle_path(cluster));
+        let log_paths = log_paths.unwrap_or_else(|| log_paths_for(&record.spec));
+        let (backend, ctx) = self.attach(&record)?;
+        self.start(OperationKind::Export, cluster);
+        let redactor = Redactor::for_spec(&record.spec);
+        let top = format!("clusterdeck-{cluster}");
+        let bundle = match Bundle::create(&out, &top) {
+            Ok(bundle) => Mutex::new(bundle),
+            Err(err) => {
+                let reason = format!("cannot write the bundle {}: {err}", out.display());
+                return Ok(self.end_export(cluster, &record, Vec::new(), Some(reason)));
+            }
+        };
+        let mut gathered = Gathered::default();
+        self.add_state_files(&record, &redactor, &bundle, &mut gathered);
+        let gathered = Mutex::new(gathered);
+        self.fetch_nodes(
+            (backend.as_ref(), &ctx),
+            &record,
+            &log_paths,
+            &redactor,
+            (&bundle, &gathered),
+        )
+        .await;
+        let mut gathered = gathered
+            .into_inner()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let bundle = bundle
+            .into_inner()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if self.cancel.is_cancelled() {
+            drop(bundle);
+            return Ok(self.end_export(
+                cluster,
+                &record,
+                gathered.failures,
+                Some("cancelled".to_owned()),
+            ));
+        }
+        let files = gathered.files.len() as u64;
+        let problems = gathered.problems.len() as u64;
+        let written = match gathered.broken.take() {
+            Some(error) => Err(error),
+            None => self.close_bundle(
+                bundle,
+                &record,
+                &log_paths,
+                &redactor,
+                gathered_parts(&mut gathered),
+            ),
+        };
+        match written {
+            Ok(bytes) => {
+                self.events.emit(EventKind::BundleWritten {
+                    path: out.display().to_string(),
+                    bytes,
+                    files,
+                    problems,
+                });
+                Ok(self.end_export(cluster, &record, gathered.failures, None))
+            }
+            Err(error) => {
+                let reason = format!("cannot write the bundle {}: {error}", out.display());
+                Ok(self.end_export(cluster, &record, gathered.failures, Some(reason)))
+            }
+        }
+    }
+
+    /// The record, the event log and the debugger results, each scrubbed.
+    fn add_state_files(
+        &self,
+        record: &ClusterRecord,
+        redactor: &Redactor,
+        bundle: &Mutex<Bundle>,
+        gathered: &mut Gathered,
+    ) {
+        let mut add = |name: &str, bytes: Result<Option<Vec<u8>>, String>| {
+            let result = match bytes {
+                Ok(Some(bytes)) => lock(bundle)
+                    .add(name, &redactor.redact(&bytes))
+                    .map_err(|err| err.to_string()),
+                Ok(None) => Ok(()),
+                Err(error) => {
+                    gathered.problems.push(Problem {
+                        node: None,
+                        path: Some(name.to_owned()),
+                        error,
+                    });
+                    Ok(())
+                }
+            };
+            if let Err(error) = result {
+                gathered.broken.get_or_insert(error);
+            }
+        };
+        add(
+            "record.json",
+            serde_json::to_vec_pretty(record)
+                .map(Some)
+                .map_err(|err| err.to_string()),
+        );
+        add(
+            "events.jsonl",
+            self.store
+                .recent_events(&record.name)
+                .map(Some)
+                .map_err(|err| err.to_string()),
+        );
+        let debug = match self.store.load_debug_results(&record.name) {
+            Ok(Some(results)) => serde_json::to_vec_pretty(&results)
+                .map(Some)
+                .map_err(|err| err.to_string()),
+            Ok(None) => {
+                Err("no debugger has run on this cluster since results were kept".to_owned())
+            }
+            Err(err) => Err(err.to_string()),
+        };
+        add("debug-results.json", debug);
+    }
+
+    /// Every node at once (bounded), each fetching its files in turn.
+    async fn fetch_nodes(
+        &self,
+        (backend, ctx): (&dyn Backend, &BackendContext),
+        record: &ClusterRecord,
+        log_paths: &BTreeMap<String, Vec<String>>,
+        redactor: &Redactor,
+        (bundle, gathered): (&Mutex<Bundle>, &Mutex<Gathered>),
+    ) {
+        let mut targets = Vec::new();
+        for node in &record.nodes {
+            if node.state == NodeState::Destroyed {
+                continue;
+            }
+            if node.id.is_empty() {
+                lock(gathered).problems.push(Problem {
+                    node: Some(node.name.clone()),
+                    path: None,
+                    error: "the node was never created".to_owned(),
+                });
+                continue;
+            }
+            targets.push(node);
+        }
+        fan_out(targets, self.parallel, |node| async move {
+            self.events.emit(EventKind::StepStarted {
+                node: node.name.clone(),
+                step: EXPORT_STEP.to_owned(),
+            });
+            let started = Instant::now();
+            let paths = paths_for_node(log_paths, node);
+            let result = self
+                .fetch_node(
+                    backend,
+                    ctx,
+                    record,
+                    node,
+                    &paths,
+                    redactor,
+                    (bundle, gathered),
+                )
+                .await;
+            let (status, error) = match result {
+                Ok(()) if self.cancel.is_cancelled() => (StepStatus::Cancelled, None),
+                Ok(()) => (StepStatus::Ok, None),
+                Err(error) => {
+                    let mut gathered = lock(gathered);
+                    gathered.problems.push(Problem {
+                        node: Some(node.name.clone()),
+                        path: None,
+                        error: error.clone(),
+                    });
+                    gathered.failures.push(NodeFailure {
+                        node: node.name.clone(),
+                        step: EXPORT_STEP.to_owned(),
+                        error: error.clone(),
+                    });
+                    (StepStatus::Failed, Some(error))
+                }
+            };
+            self.events.emit(EventKind::StepFinished {
+                node: node.name.clone(),
+                step: EXPORT_STEP.to_owned(),
+                status,
+                elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                error,
+            });
+        })
+        .await;
+    }
+
+    /// One node's files. `Err` when the node could not be reached at all;
+    /// a file that cannot be read is a problem of the bundle, not the node.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_node(
+        &self,
+        backend: &dyn Backend,
+        ctx: &BackendContext,
+        record: &ClusterRecord,
+        node: &Node,
+        paths: &[String],
+        redactor: &Redactor,
+        (bundle, gathered): (&Mutex<Bundle>, &Mutex<Gathered>),
+    ) -> Result<(), String> {
+        let transport = self.connect(backend, ctx, node, &record.nodes).await?;
+        let problem = |path: Option<&str>, error: String| {
+            self.events.warn(
+                Some(&node.name),
+                match path {
+                    Some(path) => format!("export: {path}: {error}"),
+                    None => format!("export: {error}"),
+                },
+            );
+            lock(gathered).problems.push(Problem {
+                node: Some(node.name.clone()),
+                path: path.map(str::to_owned),
+                error,
+            });
+        };
+        let listed = match list_files(transport.as_ref(), paths, &self.cancel).await {
+            Ok(listed) => listed,
+            // A node that cannot run commands (a stopped container) may
+            // still give its files: try the plain paths.
+            Err(err) => {
+                problem(
+                    None,
+                    format!("cannot list the log paths ({err}); only plain paths were tried"),
+                );
+                paths
+                    .iter()
+                    .filter(|path| !path.contains(['*', '?', '[']))
+                    .map(|path| Listed::File(path.clone()))
+                    .collect()
+            }
+        };
+        let mut fetched = 0usize;
+        for item in listed {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let source = match item {
+                Listed::File(source) => source,
+                Listed::Missing(pattern) => {
+                    problem(Some(&pattern), "matched no file".to_owned());
+                    continue;
+                }
+                Listed::TooMany => {
+                    problem(
+                        None,
+                        format!(
+                            "more than {} files matched; the rest were left out",
+                            crate::transport::MAX_LISTED_FILES
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let file = match transport.get(&source, DEFAULT_FILE_CAP).await {
+                Ok(file) => file,
+                Err(err) => {
+                    problem(Some(&source), err.to_string());
+                    continue;
+                }
+            };
+            let data = redactor.redact(&file.data);
+            let path = node_entry(&node.name, &source);
+            if let Err(err) = lock(bundle).add(&path, &data) {
+                lock(gathered).broken.get_or_insert(err.to_string());
+                break;
+            }
+            fetched += 1;
+            self.events.emit(EventKind::StepProgress {
+                node: node.name.clone(),
+                step: EXPORT_STEP.to_owned(),
+                percent: None,
+                message: Some(format!(
+                    "{source}: {} bytes{}",
+                    data.len(),
+                    if file.truncated { " (truncated)" } else { "" }
+                )),
+            });
+            lock(gathered).files.push(FetchedEntry {
+                node: node.name.clone(),
+                source,
+                path,
+                size: file.size,
+                bytes: data.len() as u64,
+                truncated: file.truncated,
+                redacted: data != file.data,
+            });
+        }
+        tracing::debug!(node = %node.name, fetched, "export: node done");
+        Ok(())
+    }
+
+    /// The manifest and `errors.txt`, then the archive closed and renamed.
+    fn close_bundle(
+        &self,
+        bundle: Bundle,
+        record: &ClusterRecord,
+        log_paths: &BTreeMap<String, Vec<String>>,
+        redactor: &Redactor,
+        (files, problems): (Vec<FetchedEntry>, Vec<Problem>),
+    ) -> Result<u64, String> {
+        let mut bundle = bundle;
+        let errors: String = problems
+            .iter()
+            .map(|problem| problem.line() + "\n")
+            .collect();
+        let manifest = Manifest {
+            cluster: &record.name,
+            uid: &record.uid,
+            backend: &record.spec.backend.kind,
+            created_at: now(),
+            clusterdeck_version: env!("CARGO_PKG_VERSION"),
+            file_cap_bytes: DEFAULT_FILE_CAP,
+            contents: vec![
+                "record.json",
+                "events.jsonl",
+                "debug-results.json",
+                "errors.txt",
+                "nodes/",
+            ],
+            log_paths,
+            files,
+            problems,
+            not_included: "the ledger, the identity file, private keys and anything else of the state directory",
+        };
+        let manifest = serde_json::to_vec_pretty(&manifest).map_err(|err| err.to_string())?;
+        bundle
+            .add("manifest.json", &redactor.redact(&manifest))
+            .and_then(|()| bundle.add("errors.txt", &redactor.redact(errors.as_bytes())))
+            .map_err(|err| err.to_string())?;
+        bundle.finish().map_err(|err| err.to_string())
+    }
+
+    fn end_export(
+        &self,
+        cluster: &str,
+        record: &ClusterRecord,
+        failures: Vec<NodeFailure>,
+        reason: Option<String>,
+    ) -> OperationReport {
+        let outcome = match &reason {
+            None => Outcome::Succeeded,
+            Some(_) if self.cancel.is_cancelled() => Outcome::Cancelled,
+            Some(_) => Outcome::Failed,
+        };
+        let summary = Summary {
+            reason,
+            nodes_total: record.nodes.len(),
+            failures,
+            ..Summary::default()
+        };
+        self.finish(OperationKind::Export, cluster, outcome, summary)
+    }
+}
+
+fn gathered_parts(gathered: &mut Gathered) -> (Vec<FetchedEntry>, Vec<Problem>) {
+    (
+        std::mem::take(&mut gathered.files),
+        std::mem::take(&mut gathered.problems),
+    )
+}
+
+/// The paths of a node's roles, each once, in order.
+fn paths_for_node(log_paths: &BTreeMap<String, Vec<String>>, node: &Node) -> Vec<String> {
+    let roles: Vec<&str> = if node.roles.is_empty() {
+        vec![NO_ROLE]
+    } else {
+        node.roles.iter().map(String::as_str).collect()
+    };
+    let mut paths: Vec<String> = Vec::new();
+    for role in roles {
+        for path in log_paths.get(role).into_iter().flatten() {
+            if !paths.contains(path) {
+                paths.push(path.clone());
+            }
+        }
+    }
+    paths
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
