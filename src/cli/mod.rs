@@ -173,7 +173,7 @@ pub enum Command {
     },
     /// Write a diagnostic bundle (tar.gz): the record, recent events, last debugger results and every node's logs
     #[command(
-        after_help = "The bundle holds clusterdeck-NAME/record.json, events.jsonl, debug-results.json, manifest.json (every file fetched, its size, truncations, and what could not be fetched), errors.txt, and nodes/NODE/PATH for the files `install.log_paths` names for the node's roles (default: install/*.log), fetched from all nodes in parallel, at most 16 MiB each. Secrets (`{env: ...}` config values, credential options, passwords in URLs) are replaced by [redacted]; no private key is included. A node that is down or a path that names nothing is listed in the manifest; the exit status is non-zero only when the bundle cannot be written.\n\nExample: clusterdeck export demo --out demo.tar.gz"
+        after_help = "The bundle holds clusterdeck-NAME/record.json, events.jsonl, debug-results.json, manifest.json (every file fetched, its size, truncations, and what could not be fetched), errors.txt, and nodes/NODE/PATH for the files `install.log_paths` names for the node's roles (default: install/*.log and log/*.log), fetched from all nodes in parallel, at most 16 MiB each. Secrets (`{env: ...}` config values, credential options, passwords in URLs) are replaced by [redacted]; no private key is included. A node that is down or a path that names nothing is listed in the manifest; the exit status is non-zero only when the bundle cannot be written.\n\nExample: clusterdeck export demo --out demo.tar.gz"
     )]
     Export {
         /// The cluster's name

@@ -27,13 +27,13 @@ use crate::model::{
 };
 use crate::spec::ClusterSpec;
 use crate::state::{ClusterRecord, LockMode};
-use crate::transport::{DEFAULT_FILE_CAP, Listed, list_files};
+use crate::transport::{DEFAULT_FILE_CAP, Listed, TransportError, list_files};
 
 /// The step each node's fetching is reported as.
 pub const EXPORT_STEP: &str = "export";
-/// What a node's roles fetch when the spec names nothing: the installer's
-/// logs in its install directory.
-pub const DEFAULT_LOG_PATHS: &[&str] = &["install/*.log"];
+/// What a node's roles fetch when the spec names nothing: logs in the
+/// install directory and in `log/` (where the example installers write).
+pub const DEFAULT_LOG_PATHS: &[&str] = &["install/*.log", "log/*.log"];
 /// The key of [`log_paths_for`]'s map for nodes that have no role.
 pub const NO_ROLE: &str = "";
 
@@ -369,11 +369,14 @@ impl Engine {
                 error,
             });
         };
+        // A node that cannot run commands (a stopped container) may still
+        // give its files: then the plain paths are tried, and the node
+        // counts as unreachable only if it cannot be reached for them either.
+        let mut unlisted = false;
         let listed = match list_files(transport.as_ref(), paths, &self.cancel).await {
             Ok(listed) => listed,
-            // A node that cannot run commands (a stopped container) may
-            // still give its files: try the plain paths.
-            Err(err) => {
+            Err(err @ (TransportError::Unreachable(_) | TransportError::Connect(_))) => {
+                unlisted = true;
                 problem(
                     None,
                     format!("cannot list the log paths ({err}); only plain paths were tried"),
@@ -384,6 +387,7 @@ impl Engine {
                     .map(|path| Listed::File(path.clone()))
                     .collect()
             }
+            Err(err) => return Err(err.to_string()),
         };
         let mut fetched = 0usize;
         for item in listed {
@@ -409,6 +413,11 @@ impl Engine {
             };
             let file = match transport.get(&source, DEFAULT_FILE_CAP).await {
                 Ok(file) => file,
+                Err(err @ (TransportError::Unreachable(_) | TransportError::Connect(_)))
+                    if unlisted =>
+                {
+                    return Err(err.to_string());
+                }
                 Err(err) => {
                     problem(Some(&source), err.to_string());
                     continue;
