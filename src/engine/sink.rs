@@ -177,11 +177,21 @@ impl EventSink {
     /// and records state.
     pub fn emit(&self, kind: EventKind) {
         let event = Event::now(kind);
-        if let Some(recorded) = &self.recorded {
+        let log_failed = self.recorded.as_ref().and_then(|recorded| {
             recorded
                 .lock()
                 .unwrap_or_else(|poison| poison.into_inner())
-                .record(&event);
+                .record(&event)
+        });
+        if let Some(message) = log_failed {
+            // Queued directly: recording it would fail again.
+            let mut queue = self.shared.lock();
+            if !queue.receiver_gone {
+                queue.push(Event::now(EventKind::Warning {
+                    message,
+                    node: None,
+                }));
+            }
         }
         {
             let mut queue = self.shared.lock();
