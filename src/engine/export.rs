@@ -131,6 +131,17 @@ struct Manifest<'a> {
     not_included: &'static str,
 }
 
+/// Files from nodes held in memory at once, whatever `-j` is: each may be
+/// up to the cap (and its scrubbed copy as much again).
+const FILES_IN_MEMORY: usize = 4;
+
+/// Where the nodes' tasks put what they fetch.
+struct Collector {
+    bundle: Mutex<Bundle>,
+    gathered: Mutex<Gathered>,
+    in_memory: tokio::sync::Semaphore,
+}
+
 /// What fetching from the nodes gathered, shared by the nodes' tasks.
 #[derive(Default)]
 struct Gathered {
@@ -165,19 +176,25 @@ impl Engine {
         };
         let mut gathered = Gathered::default();
         self.add_state_files(&record, &redactor, &bundle, &mut gathered);
-        let gathered = Mutex::new(gathered);
+        let collector = Collector {
+            bundle,
+            gathered: Mutex::new(gathered),
+            in_memory: tokio::sync::Semaphore::new(FILES_IN_MEMORY),
+        };
         self.fetch_nodes(
             (backend.as_ref(), &ctx),
             &record,
             &log_paths,
             &redactor,
-            (&bundle, &gathered),
+            &collector,
         )
         .await;
-        let mut gathered = gathered
+        let mut gathered = collector
+            .gathered
             .into_inner()
             .unwrap_or_else(|poison| poison.into_inner());
-        let bundle = bundle
+        let bundle = collector
+            .bundle
             .into_inner()
             .unwrap_or_else(|poison| poison.into_inner());
         if self.cancel.is_cancelled() {
@@ -277,8 +294,9 @@ impl Engine {
         record: &ClusterRecord,
         log_paths: &BTreeMap<String, Vec<String>>,
         redactor: &Redactor,
-        (bundle, gathered): (&Mutex<Bundle>, &Mutex<Gathered>),
+        collector: &Collector,
     ) {
+        let gathered = &collector.gathered;
         let mut targets = Vec::new();
         for node in &record.nodes {
             if node.state == NodeState::Destroyed {
@@ -302,15 +320,7 @@ impl Engine {
             let started = Instant::now();
             let paths = paths_for_node(log_paths, node);
             let result = self
-                .fetch_node(
-                    backend,
-                    ctx,
-                    record,
-                    node,
-                    &paths,
-                    redactor,
-                    (bundle, gathered),
-                )
+                .fetch_node(backend, ctx, record, node, &paths, redactor, collector)
                 .await;
             let (status, error) = match result {
                 Ok(()) if self.cancel.is_cancelled() => (StepStatus::Cancelled, None),
@@ -352,8 +362,9 @@ impl Engine {
         node: &Node,
         paths: &[String],
         redactor: &Redactor,
-        (bundle, gathered): (&Mutex<Bundle>, &Mutex<Gathered>),
+        collector: &Collector,
     ) -> Result<(), String> {
+        let (bundle, gathered) = (&collector.bundle, &collector.gathered);
         let transport = self.connect(backend, ctx, node, &record.nodes).await?;
         let problem = |path: Option<&str>, error: String| {
             self.events.warn(
@@ -410,6 +421,10 @@ impl Engine {
                     );
                     continue;
                 }
+            };
+            // Closed never: the semaphore lives as long as the collector.
+            let Ok(_room) = collector.in_memory.acquire().await else {
+                break;
             };
             let file = match transport.get(&source, DEFAULT_FILE_CAP).await {
                 Ok(file) => file,
