@@ -296,6 +296,29 @@ fn a_node_that_is_gone_is_listed_and_the_default_path_is_used() {
                 .contains("unreachable")),
         "{problems:?}"
     );
+    // A directory as --out gets the default name inside it.
+    let into = tempfile::tempdir().expect("out dir");
+    let export = deck.run(&[
+        "export",
+        "partial",
+        "--out",
+        into.path().to_str().expect("utf8"),
+    ]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let names: Vec<String> = std::fs::read_dir(into.path())
+        .expect("out dir")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        names.len() == 1 && names[0].starts_with("clusterdeck-partial-"),
+        "{names:?}"
+    );
     let destroy = deck.run(&["destroy", "partial"]);
     assert!(destroy.status.success(), "{}", text(&destroy.stderr));
 }

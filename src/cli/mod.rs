@@ -178,7 +178,7 @@ pub enum Command {
     Export {
         /// The cluster's name
         name: String,
-        /// Where to write the bundle [default: ./clusterdeck-NAME-TIMESTAMP.tar.gz]
+        /// Where to write the bundle; a directory gets the default name inside it [default: ./clusterdeck-NAME-TIMESTAMP.tar.gz]
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },

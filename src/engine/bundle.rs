@@ -19,6 +19,8 @@ pub struct Bundle {
     top: String,
     mtime: u64,
     builder: Option<tar::Builder<GzEncoder<File>>>,
+    /// Set once the temporary file is renamed into place.
+    placed: bool,
 }
 
 impl Bundle {
@@ -54,6 +56,7 @@ impl Bundle {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |elapsed| elapsed.as_secs()),
             builder: Some(builder),
+            placed: false,
         })
     }
 
@@ -82,14 +85,15 @@ impl Bundle {
         file.sync_all()?;
         let bytes = file.metadata()?.len();
         std::fs::rename(&self.temp, &self.dest)?;
+        self.placed = true;
         Ok(bytes)
     }
 }
 
 impl Drop for Bundle {
-    /// An unfinished bundle's temporary file goes.
+    /// A bundle not put in place leaves no temporary file behind.
     fn drop(&mut self) {
-        if self.builder.is_some() {
+        if !self.placed {
             let _ = std::fs::remove_file(&self.temp);
         }
     }
@@ -168,6 +172,12 @@ mod tests {
         assert_eq!(text, "hello");
         let abandoned = dir.path().join("c.tar.gz");
         drop(Bundle::create(&abandoned, "top").expect("create"));
+        let over_a_directory = dir.path().join("sub");
+        std::fs::create_dir(&over_a_directory).expect("dir");
+        std::fs::write(over_a_directory.join("x"), "x").expect("file");
+        let bundle = Bundle::create(&over_a_directory, "top").expect("create");
+        assert!(bundle.finish().is_err(), "a rename over a directory fails");
+        std::fs::remove_dir_all(&over_a_directory).expect("rm");
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .expect("dir")
             .map(|entry| entry.expect("entry").file_name())

@@ -161,7 +161,11 @@ impl Engine {
     ) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Shared)?;
         let record = self.store.load(cluster)?;
-        let out = out.unwrap_or_else(|| default_bundle_path(cluster));
+        let out = match out {
+            Some(dir) if dir.is_dir() => dir.join(default_bundle_path(cluster)),
+            Some(out) => out,
+            None => default_bundle_path(cluster),
+        };
         let log_paths = log_paths.unwrap_or_else(|| log_paths_for(&record.spec));
         let (backend, ctx) = self.attach(&record)?;
         self.start(OperationKind::Export, cluster);
