@@ -14,123 +14,22 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde::Serialize;
-
 use super::bundle::{Bundle, node_entry};
 use super::event::EventKind;
 use super::exec::fan_out;
+use super::export_manifest::{FetchedEntry, Manifest, Problem};
+use super::export_paths::{default_bundle_path, log_paths_for, paths_for_node};
 use super::redact::Redactor;
 use super::{Engine, EngineError, OperationReport};
 use crate::backend::{Backend, BackendContext};
 use crate::model::{
     Node, NodeFailure, NodeState, OperationKind, Outcome, StepStatus, Summary, now,
 };
-use crate::spec::ClusterSpec;
 use crate::state::{ClusterRecord, LockMode};
 use crate::transport::{DEFAULT_FILE_CAP, Listed, TransportError, list_files};
 
 /// The step each node's fetching is reported as.
 pub const EXPORT_STEP: &str = "export";
-/// What a node's roles fetch when the spec names nothing: logs in the
-/// install directory and in `log/` (where the example installers write).
-pub const DEFAULT_LOG_PATHS: &[&str] = &["install/*.log", "log/*.log"];
-/// The key of [`log_paths_for`]'s map for nodes that have no role.
-pub const NO_ROLE: &str = "";
-
-/// The files to fetch from the nodes of each role (and, under [`NO_ROLE`],
-/// of nodes without one): the spec's `install.log_paths`, and
-/// [`DEFAULT_LOG_PATHS`] for every role it does not name. The one place
-/// that decides it, so a distribution's `log_paths(role)` can take over.
-pub fn log_paths_for(spec: &ClusterSpec) -> BTreeMap<String, Vec<String>> {
-    let given = spec
-        .install
-        .as_ref()
-        .map(|install| install.log_paths.clone())
-        .unwrap_or_default();
-    let default = || {
-        DEFAULT_LOG_PATHS
-            .iter()
-            .map(|path| (*path).to_owned())
-            .collect()
-    };
-    let mut paths = given.clone();
-    for role in spec.roles().into_iter().chain([NO_ROLE.to_owned()]) {
-        paths.entry(role).or_insert_with(default);
-    }
-    paths
-}
-
-/// `./clusterdeck-NAME-YYYYMMDDTHHMMSSZ.tar.gz`.
-pub fn default_bundle_path(cluster: &str) -> PathBuf {
-    let stamp: String = now()
-        .chars()
-        .take(19)
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    PathBuf::from(format!("clusterdeck-{cluster}-{stamp}Z.tar.gz"))
-}
-
-/// One file from a node, as the manifest lists it.
-#[derive(Debug, Serialize)]
-struct FetchedEntry {
-    node: String,
-    /// The path as the node names it.
-    source: String,
-    /// Where it is in the bundle, under the top directory.
-    path: String,
-    /// Its size on the node, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    size: Option<u64>,
-    /// Bytes in the bundle.
-    bytes: u64,
-    /// Cut at the cap: only the first `file_cap_bytes` are in the bundle.
-    truncated: bool,
-    /// Some secret was replaced by `[redacted]` in it.
-    redacted: bool,
-}
-
-/// Something the bundle lacks.
-#[derive(Debug, Clone, Serialize)]
-struct Problem {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    node: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<String>,
-    error: String,
-}
-
-impl Problem {
-    fn line(&self) -> String {
-        let mut line = String::new();
-        if let Some(node) = &self.node {
-            line.push_str(node);
-            line.push_str(": ");
-        }
-        if let Some(path) = &self.path {
-            line.push_str(path);
-            line.push_str(": ");
-        }
-        line.push_str(&self.error);
-        line
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct Manifest<'a> {
-    cluster: &'a str,
-    uid: &'a str,
-    backend: &'a str,
-    created_at: String,
-    clusterdeck_version: &'static str,
-    file_cap_bytes: u64,
-    /// What the bundle holds besides node files.
-    contents: Vec<&'static str>,
-    log_paths: &'a BTreeMap<String, Vec<String>>,
-    files: Vec<FetchedEntry>,
-    problems: Vec<Problem>,
-    not_included: &'static str,
-}
-
 /// Files from nodes held in memory at once, whatever `-j` is: each may be
 /// up to the cap (and its scrubbed copy as much again).
 const FILES_IN_MEMORY: usize = 4;
@@ -541,24 +440,6 @@ fn gathered_parts(gathered: &mut Gathered) -> (Vec<FetchedEntry>, Vec<Problem>) 
         std::mem::take(&mut gathered.files),
         std::mem::take(&mut gathered.problems),
     )
-}
-
-/// The paths of a node's roles, each once, in order.
-fn paths_for_node(log_paths: &BTreeMap<String, Vec<String>>, node: &Node) -> Vec<String> {
-    let roles: Vec<&str> = if node.roles.is_empty() {
-        vec![NO_ROLE]
-    } else {
-        node.roles.iter().map(String::as_str).collect()
-    };
-    let mut paths: Vec<String> = Vec::new();
-    for role in roles {
-        for path in log_paths.get(role).into_iter().flatten() {
-            if !paths.contains(path) {
-                paths.push(path.clone());
-            }
-        }
-    }
-    paths
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

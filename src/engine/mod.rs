@@ -11,6 +11,8 @@ mod event;
 mod event_log;
 mod exec;
 mod export;
+mod export_manifest;
+mod export_paths;
 mod failures;
 mod fetch;
 mod fetch_node;
@@ -41,7 +43,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
-pub use export::{DEFAULT_LOG_PATHS, EXPORT_STEP, default_bundle_path, log_paths_for};
+pub use export::EXPORT_STEP;
+pub use export_paths::{DEFAULT_LOG_PATHS, NO_ROLE, default_bundle_path, log_paths_for};
 pub use operation::Operation;
 pub use plan::{UpPlan, node_env, plan_nodes};
 pub use redact::{REDACTED, Redactor};
