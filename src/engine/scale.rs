@@ -136,7 +136,12 @@ impl Engine {
                     // On the whole cluster: a new node changes what the
                     // others see (how many agents there are, for one).
                     let results = self
-                        .run_debuggers(&debuggers, backend.as_ref(), &ctx, &record)
+                        .run_debuggers(
+                            OperationKind::Scale,
+                            &debuggers,
+                            (backend.as_ref(), &ctx),
+                            &record,
+                        )
                         .await;
                     summary.record_results(&results);
                 }

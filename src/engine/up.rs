@@ -217,7 +217,12 @@ impl Engine {
 
         if install_and_check && !spec.checks.debuggers.is_empty() && !self.cancel.is_cancelled() {
             let results = self
-                .run_debuggers(&spec.checks.debuggers, backend.as_ref(), &ctx, &record)
+                .run_debuggers(
+                    OperationKind::Up,
+                    &spec.checks.debuggers,
+                    (backend.as_ref(), &ctx),
+                    &record,
+                )
                 .await;
             summary.record_results(&results);
         }
