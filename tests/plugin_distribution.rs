@@ -506,3 +506,62 @@ async fn a_plugin_of_another_kind_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn every_line_of_a_distribution_session_conforms_to_the_schema() {
+    use clusterdeck::plugin::conformance::judge;
+    use clusterdeck::plugin::{Direction, Schemas};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("protocol.log");
+    let proxy = common::plugins::recording_proxy(dir.path(), "kvstore", &kvstore(), &log);
+    let host = FakeHost::new(&dir.path().join("nodes"));
+    let nodes = vec![
+        node("masters-1", "masters", "master"),
+        node("workers-1", "workers", "worker"),
+    ];
+    let cluster = view(1, 1, nodes.clone());
+    {
+        let kv = ExternalDistribution::launch("kvstore", Some(&proxy))
+            .await
+            .expect("starts");
+        kv.versions().await.expect("versions");
+        kv.configs("1.1").await.expect("configs");
+        kv.node_processes("1.1").await.expect("processes");
+        kv.validate(&view(2, 1, vec![])).await.expect("validate");
+        let sizes = BTreeMap::from([("masters".to_owned(), 1), ("workers".to_owned(), 1)]);
+        let change = BTreeMap::from([("masters".to_owned(), 1)]);
+        kv.validate_scaling(&cluster, &sizes, &change)
+            .await
+            .expect("validate_scaling");
+        kv.open_ports(&cluster, "masters").await.expect("ports");
+        kv.log_paths("1.1", "worker").await.expect("logs");
+        for phase in Phase::ALL {
+            all_ok(
+                &kv.phase(phase, &cluster, &nodes, &host)
+                    .await
+                    .expect("phase"),
+                2,
+            );
+        }
+    }
+    let recorded = std::fs::read_to_string(&log).expect("log");
+    let lines: Vec<(Direction, String)> = recorded
+        .lines()
+        .map(|line| match line.split_at(2) {
+            ("> ", message) => (Direction::ToPlugin, message.to_owned()),
+            ("< ", message) => (Direction::FromPlugin, message.to_owned()),
+            _ => panic!("unrecorded line {line:?}"),
+        })
+        .collect();
+    for method in ["host.put", "host.run", "distribution.on_terminate", "log"] {
+        assert!(
+            lines.iter().any(
+                |(_, line)| line.contains(&format!("\"method\": \"{method}\""))
+                    || line.contains(&format!("\"method\":\"{method}\""))
+            ),
+            "{method} was not exchanged"
+        );
+    }
+    let problems = judge(&Schemas::load().expect("schema"), &lines);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
