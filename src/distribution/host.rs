@@ -14,19 +14,34 @@ pub struct HostCommand {
     pub command: String,
     #[serde(default)]
     pub env: Vec<(String, String)>,
+    /// A directory relative to the node's root to run in; the root when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    /// The progress step the command's output belongs to; when set the run
+    /// is shown as that step of the node (started, finished, how).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     /// The phase's own timeout (the spec's `install.timeout`) when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
 }
 
-/// How a command ended, with the end of its output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How a command ended, with what it printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostOutput {
     /// `None` when it was killed (signal, timeout, cancel).
     pub exit_status: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
     pub timed_out: bool,
+    #[serde(default)]
+    pub cancelled: bool,
     pub stdout: String,
     pub stderr: String,
+    /// The last non-blank line printed on either stream, which usually says
+    /// what went wrong.
+    #[serde(default)]
+    pub last_line: String,
 }
 
 impl HostOutput {
@@ -34,23 +49,19 @@ impl HostOutput {
         self.exit_status == Some(0)
     }
 
-    /// One line saying how it failed, with its last output line.
+    /// How it ended, with its last line: `exit status 3: disk full`.
     pub fn describe_failure(&self) -> String {
-        let how = match (self.exit_status, self.timed_out) {
-            (_, true) => "timed out".to_owned(),
-            (Some(code), _) => format!("exited with status {code}"),
-            (None, _) => "was killed".to_owned(),
+        let how = match (self.exit_status, self.signal) {
+            _ if self.timed_out => "timed out".to_owned(),
+            _ if self.cancelled => "cancelled".to_owned(),
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => "killed".to_owned(),
         };
-        let last_of = |text: &'_ str| {
-            text.lines()
-                .rev()
-                .find(|line| !line.trim().is_empty())
-                .map(str::to_owned)
-        };
-        let last = last_of(&self.stderr).or_else(|| last_of(&self.stdout));
-        match last {
-            Some(line) => format!("{how}: {line}"),
-            None => how,
+        if self.last_line.is_empty() {
+            how
+        } else {
+            format!("{how}: {}", self.last_line)
         }
     }
 }

@@ -133,6 +133,11 @@ impl Engine {
     ) -> Result<OperationReport, EngineError> {
         let (backend, ctx) = self.attach(&record)?;
         let started_at = self.start(OperationKind::Destroy, cluster);
+        // While the nodes still run: the distribution may stop its services
+        // cleanly or hand data on.
+        if record.status != ClusterStatus::Destroying {
+            self.terminate(&record, backend.as_ref(), &ctx).await;
+        }
         record.status = ClusterStatus::Destroying;
         self.store.save(&record)?;
 

@@ -18,7 +18,7 @@ const CAPTURE_LIMIT: usize = 64 * 1024;
 
 /// An installer line of this form becomes a progress event:
 /// `clusterdeck:progress 40 unpacking`.
-const PROGRESS_PREFIX: &str = "clusterdeck:progress ";
+pub(super) const PROGRESS_PREFIX: &str = "clusterdeck:progress ";
 
 /// What one command on one node gave.
 #[derive(Debug, Clone)]
@@ -28,8 +28,6 @@ pub struct Captured {
     /// Combined stdout and stderr, trimmed, capped at [`CAPTURE_LIMIT`] bytes
     /// (then ending with a note of the lines left out).
     pub output: String,
-    /// The last non-blank line printed, even when it came after the kept part.
-    pub last_line: String,
 }
 
 /// The copy of a node's output kept for its result.
@@ -38,15 +36,10 @@ struct Capture {
     text: String,
     /// Lines that did not fit, wholly or partly.
     left_out: u64,
-    last_line: String,
 }
 
 impl Capture {
     fn add(&mut self, line: &str) {
-        if !line.trim().is_empty() {
-            self.last_line.clear();
-            self.last_line.push_str(line.trim_end());
-        }
         let room = CAPTURE_LIMIT.saturating_sub(self.text.len());
         if self.left_out > 0 || room == 0 {
             self.left_out += 1;
@@ -63,14 +56,13 @@ impl Capture {
         }
     }
 
-    /// The kept text, and the last line.
-    fn finish(self) -> (String, String) {
+    /// The kept text, with a note of what was left out.
+    fn finish(self) -> String {
         let text = self.text.trim_end();
-        let text = match self.left_out {
+        match self.left_out {
             0 => text.to_owned(),
             lines => format!("{text}\n… {lines} more line(s) not kept"),
-        };
-        (text, self.last_line)
+        }
     }
 }
 
@@ -136,19 +128,15 @@ pub async fn run_captured(
         .await
         .map_err(|err| err.to_string());
     events.flush_dropped();
-    let (output, last_line) = lines
+    let output = lines
         .capture
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner())
         .finish();
-    Captured {
-        status,
-        output,
-        last_line,
-    }
+    Captured { status, output }
 }
 
-fn parse_progress(rest: &str) -> (Option<u8>, Option<String>) {
+pub(super) fn parse_progress(rest: &str) -> (Option<u8>, Option<String>) {
     let rest = rest.trim();
     let (first, message) = rest.split_once(' ').unwrap_or((rest, ""));
     let percent = first
@@ -207,8 +195,7 @@ mod tests {
         }
         capture.add("the last one");
         capture.add("  ");
-        let (kept, last) = capture.finish();
-        assert_eq!(last, "the last one");
+        let kept = capture.finish();
         let (text, note) = kept.rsplit_once('\n').expect("a note");
         assert!(text.len() <= CAPTURE_LIMIT, "{}", text.len());
         assert!(text.len() > CAPTURE_LIMIT - 8, "fills the limit");
@@ -216,7 +203,7 @@ mod tests {
         let mut small = Capture::default();
         small.add("one");
         small.add("two");
-        assert_eq!(small.finish(), ("one\ntwo".to_owned(), "two".to_owned()));
+        assert_eq!(small.finish(), "one\ntwo");
     }
 
     #[tokio::test]

@@ -1,41 +1,47 @@
 //! Installing on nodes through their transports: copy the installer (fetched
 //! first when it is a URL, see `fetch.rs`), the rendered config and the listed
-//! files, then run the installer once per role.
+//! files, then the distribution's configure and start phases (for the
+//! built-in script: the installer once per role, see `script.rs`).
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::collections::BTreeMap;
+
 use super::Engine;
+use super::distribution::start_distribution;
 use super::event::EventKind;
-use super::exec::{fan_out, run_captured};
+use super::exec::fan_out;
+use super::host::EngineHost;
 use super::installer::{
     CONFIG_FILE, FETCH_STEP, INSTALL_DIR, Installer, InstallerFile, MaterialError, StepError,
-    command_outcome,
 };
 use super::up::elapsed_ms;
 use crate::backend::{Backend, BackendContext};
-use crate::model::{Node, NodeFailure, NodeState, StepStatus, shell_quote};
+use crate::model::{Node, NodeFailure, NodeState, Phase, StepStatus};
 use crate::spec::{InstallSource, InstallSpec, LoadedSpec, process_env, resolve_env_references};
-use crate::transport::{ExecRequest, Transport, Upload};
+use crate::transport::{Transport, Upload};
 
 struct Material {
-    installer: InstallerFile,
+    /// `None` for a distribution plugin that uploads only files.
+    installer: Option<InstallerFile>,
     installer_name: String,
     config: Vec<u8>,
     files: Vec<(PathBuf, String)>,
-    timeout: Option<std::time::Duration>,
 }
 
 impl Engine {
-    /// Installs on every running node; returns the nodes that failed.
+    /// Installs on every running node of `nodes` (the others are part of
+    /// the cluster, not of this install): the material goes up, then the
+    /// distribution configures and starts them. Returns the nodes that failed.
     pub(super) async fn install_all(
         &self,
         loaded: &LoadedSpec,
         install: &InstallSpec,
-        backend: &dyn Backend,
-        ctx: &BackendContext,
+        (backend, ctx): (&dyn Backend, &BackendContext),
         nodes: &[Node],
+        sizes: &BTreeMap<String, u32>,
     ) -> Vec<NodeFailure> {
         let running: Vec<&Node> = nodes
             .iter()
@@ -44,42 +50,92 @@ impl Engine {
         if running.is_empty() {
             return Vec::new();
         }
-        let installer = match &install.from {
-            Some(InstallSource::Path(path)) => {
-                local_installer(loaded.resolve(path)).map_err(|error| ("upload", error))
-            }
-            Some(InstallSource::Url(url)) => self.fetched_installer(url, install, backend).await,
-            None => Err((
-                "upload",
-                "the script distribution needs `install.from`".to_owned(),
-            )),
+        let fail_all = |step: &str, error: String| {
+            running
+                .iter()
+                .map(|node| NodeFailure {
+                    node: node.name.clone(),
+                    step: step.to_owned(),
+                    error: error.clone(),
+                })
+                .collect::<Vec<_>>()
         };
-        let material = match installer.and_then(|installer| material(loaded, install, installer)) {
-            Ok(material) => material,
-            Err((step, error)) => {
-                return running
-                    .iter()
-                    .map(|node| NodeFailure {
-                        node: node.name.clone(),
-                        step: step.to_owned(),
-                        error: error.clone(),
-                    })
-                    .collect();
+        let active = match start_distribution(loaded, install, self.parallel).await {
+            Ok(active) => active,
+            Err(error) => return fail_all("distribution", error),
+        };
+        let mut failures = Vec::new();
+        let uploaded: Vec<Node> = if install.from.is_some() || !install.files.is_empty() {
+            let installer = match &install.from {
+                Some(InstallSource::Path(path)) => local_installer(loaded.resolve(path))
+                    .map(Some)
+                    .map_err(|error| ("upload", error)),
+                Some(InstallSource::Url(url)) => self
+                    .fetched_installer(url, install, backend)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            };
+            let material =
+                match installer.and_then(|installer| material(loaded, install, installer)) {
+                    Ok(material) => material,
+                    Err((step, error)) => return fail_all(step, error),
+                };
+            let material = &material;
+            let results = fan_out(running, self.parallel, |node| async move {
+                (
+                    node,
+                    self.upload_node(backend, ctx, node, nodes, material).await,
+                )
+            })
+            .await;
+            let mut uploaded = Vec::new();
+            for (node, result) in results {
+                match result {
+                    Ok(()) => uploaded.push(node.clone()),
+                    Err(failure) => failures.push(failure),
+                }
+            }
+            uploaded
+        } else {
+            running.into_iter().cloned().collect()
+        };
+        if uploaded.is_empty() || self.cancel.is_cancelled() {
+            return failures;
+        }
+        let view = match active.view(&loaded.spec, sizes, nodes) {
+            Ok(view) => view,
+            Err(error) => {
+                failures.extend(uploaded.iter().map(|node| NodeFailure {
+                    node: node.name.clone(),
+                    step: "configure".to_owned(),
+                    error: error.clone(),
+                }));
+                return failures;
             }
         };
-        let material = &material;
-        fan_out(running, self.parallel, |node| async move {
-            self.install_node(backend, ctx, node, nodes, material)
-                .await
-                .err()
-        })
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+        let host = EngineHost {
+            engine: self,
+            backend,
+            ctx,
+            cluster: nodes,
+            default_timeout: install.timeout,
+        };
+        let mut ready = uploaded;
+        for phase in [Phase::Configure, Phase::Start] {
+            if ready.is_empty() || self.cancel.is_cancelled() {
+                break;
+            }
+            let failed = self.run_phase(&active, phase, &view, &ready, &host).await;
+            ready.retain(|node| !failed.iter().any(|failure| failure.node == node.name));
+            failures.extend(failed);
+        }
+        failures
     }
 
-    async fn install_node(
+    /// Puts the installer (fetched on the node when it fetches for itself),
+    /// the rendered config and the listed files on one node.
+    async fn upload_node(
         &self,
         backend: &dyn Backend,
         ctx: &BackendContext,
@@ -97,51 +153,14 @@ impl Engine {
             .await
             .map_err(|error| failure("connect", error))?;
         let transport = transport.as_ref();
-        if let InstallerFile::OnNode(fetch) = &material.installer {
+        if let Some(InstallerFile::OnNode(fetch)) = &material.installer {
             self.fetch_on_node(transport, &node.name, fetch, &material.installer_name)
                 .await
                 .map_err(|error| failure(FETCH_STEP, error))?;
         }
         self.step(&node.name, "upload", upload(transport, material))
             .await
-            .map_err(|error| failure("upload", error))?;
-        let roles: Vec<&str> = if node.roles.is_empty() {
-            vec![""]
-        } else {
-            node.roles.iter().map(String::as_str).collect()
-        };
-        for role in roles {
-            let step = if role.is_empty() {
-                "install".to_owned()
-            } else {
-                format!("install:{role}")
-            };
-            let request = ExecRequest {
-                command: format!("./{} {role}", shell_quote(&material.installer_name)),
-                env: vec![
-                    ("CLUSTERDECK_ROLE".to_owned(), role.to_owned()),
-                    ("CLUSTERDECK_CONFIG".to_owned(), CONFIG_FILE.to_owned()),
-                ],
-                workdir: Some(INSTALL_DIR.to_owned()),
-                timeout: material.timeout,
-            };
-            let run = async {
-                let captured = run_captured(
-                    transport,
-                    &node.name,
-                    Some(&step),
-                    &request,
-                    &self.events,
-                    &self.cancel,
-                )
-                .await;
-                command_outcome(&captured)
-            };
-            self.step(&node.name, &step, run)
-                .await
-                .map_err(|error| failure(&step, error))?;
-        }
-        Ok(())
+            .map_err(|error| failure("upload", error))
     }
 
     /// Wraps one step of one node (or, with an empty node, of the whole
@@ -184,8 +203,12 @@ fn local_installer(installer: PathBuf) -> Result<Installer, String> {
 fn material(
     loaded: &LoadedSpec,
     install: &InstallSpec,
-    (installer, installer_name): Installer,
+    installer: Option<Installer>,
 ) -> Result<Material, MaterialError> {
+    let (installer, installer_name) = match installer {
+        Some((installer, name)) => (Some(installer), name),
+        None => (None, String::new()),
+    };
     // `{env: NAME}` references are resolved only here, for the bytes sent to
     // the nodes: the record, events and logs keep the reference.
     let config =
@@ -202,14 +225,13 @@ fn material(
         installer_name,
         config,
         files,
-        timeout: install.timeout,
     })
 }
 
 async fn upload(transport: &dyn Transport, material: &Material) -> Result<(), StepError> {
     let failed = |err: crate::transport::TransportError| (StepStatus::Failed, err.to_string());
     let dest = |name: &str| format!("{INSTALL_DIR}/{name}");
-    if let InstallerFile::Here(installer) = &material.installer {
+    if let Some(InstallerFile::Here(installer)) = &material.installer {
         transport
             .put(
                 Upload::File(installer),

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::exec::Captured;
 use crate::model::StepStatus;
 use crate::transport::ExecStatus;
 
@@ -48,22 +47,6 @@ pub(super) fn step_status(status: ExecStatus) -> StepStatus {
         ExecStatus::TimedOut => StepStatus::TimedOut,
         ExecStatus::Cancelled => StepStatus::Cancelled,
         _ => StepStatus::Failed,
-    }
-}
-
-/// How a command step on a node ended: done, or its status with the node's
-/// own last line, which usually says what went wrong.
-pub(super) fn command_outcome(captured: &Captured) -> Result<(), StepError> {
-    match &captured.status {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) if captured.last_line.is_empty() => {
-            Err((step_status(*status), status.describe()))
-        }
-        Ok(status) => Err((
-            step_status(*status),
-            format!("{}: {}", status.describe(), captured.last_line),
-        )),
-        Err(error) => Err((StepStatus::Failed, error.clone())),
     }
 }
 

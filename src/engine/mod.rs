@@ -3,8 +3,8 @@
 //! headless printer are both just consumers of the event stream.
 
 mod context;
-mod decommission;
 mod destroy;
+mod distribution;
 mod doctor;
 mod event;
 mod exec;
@@ -14,6 +14,7 @@ mod fetch_node;
 #[cfg(test)]
 mod fixtures;
 mod gc;
+mod host;
 mod install;
 mod installer;
 mod interrupted;
@@ -26,6 +27,8 @@ mod power;
 mod provision;
 mod remote;
 mod scale;
+mod scaling;
+mod script;
 mod sink;
 mod up;
 mod watch;

@@ -1,13 +1,13 @@
 //! `scale`: grows a group with new nodes (created, installed, checked like
 //! `up` does) or shrinks it, highest index first.
 
+use super::distribution::{recorded_sizes, recorded_spec};
 use super::{Engine, EngineError, OperationReport};
 use crate::backend::Capabilities;
 use crate::model::{
     GroupRequest, Node, NodeFailure, NodeRequest, NodeState, OperationKind, Outcome, Summary,
     node_name,
 };
-use crate::spec::LoadedSpec;
 use crate::state::{ClusterRecord, ClusterStatus, LockMode};
 
 /// The most nodes one group may have; a typo of a few digits more is refused
@@ -40,8 +40,10 @@ impl Engine {
     ) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
         let mut record = self.store.load(cluster)?;
-        // Bad input is refused before anything is touched.
-        self.check_scale(&record, group, count)?;
+        // Bad input is refused before anything is touched, and so is a
+        // size the distribution cannot work with.
+        let asked = self.check_scale(&record, group, count)?;
+        let active = self.refuse_bad_scaling(&record, group, &asked).await?;
         let (backend, ctx) = self.attach(&record)?;
         let started_at = self.start(OperationKind::Scale, cluster);
         let mut summary = Summary::default();
@@ -110,6 +112,16 @@ impl Engine {
                     &mut summary,
                 )
                 .await;
+                if let Some(active) = &active {
+                    self.tell_of_added(
+                        active,
+                        (backend.as_ref(), &ctx),
+                        &record,
+                        &new_names,
+                        &mut summary,
+                    )
+                    .await;
+                }
                 let debuggers = record.spec.checks.debuggers.clone();
                 if !debuggers.is_empty() && !self.cancel.is_cancelled() {
                     // On the whole cluster: a new node changes what the
@@ -123,16 +135,19 @@ impl Engine {
             ScaleStep::Shrink { remove, .. } => {
                 summary.nodes_total = remove as usize;
                 let victims = shrink_victims(&record, group, remove);
-                let victims = self
-                    .decommission(
-                        backend.as_ref(),
-                        &ctx,
-                        record.spec.install.as_ref(),
-                        &record.nodes,
-                        victims,
-                        &mut summary.failures,
-                    )
-                    .await;
+                let victims = match &active {
+                    Some(active) => {
+                        self.decommission(
+                            active,
+                            (backend.as_ref(), &ctx),
+                            &record,
+                            victims,
+                            &mut summary.failures,
+                        )
+                        .await
+                    }
+                    None => victims,
+                };
                 let names: Vec<&str> = victims.iter().map(|node| node.name.as_str()).collect();
                 // Everything journalled for the victims goes, in waves (the
                 // nodes in one `destroy_nodes` batch); nothing else is touched.
@@ -257,12 +272,7 @@ impl Engine {
         if self.cancel.is_cancelled() {
             return;
         }
-        let loaded = LoadedSpec {
-            spec: record.spec.clone(),
-            path: std::path::PathBuf::from(&record.spec_path),
-            // Install needs no positions: they only locate validator findings.
-            positions: Default::default(),
-        };
+        let loaded = recorded_spec(record);
         // `install_all` installs on the running nodes of the list it gets and
         // gives every node that list as its cluster: the existing nodes stay
         // in it, marked so they are not installed a second time.
@@ -282,7 +292,13 @@ impl Engine {
             })
             .collect();
         let failures = self
-            .install_all(&loaded, &install, backend, ctx, &cluster)
+            .install_all(
+                &loaded,
+                &install,
+                (backend, ctx),
+                &cluster,
+                &recorded_sizes(record),
+            )
             .await;
         for node in &mut record.nodes {
             if failures.iter().any(|failure| failure.node == node.name) {

@@ -166,8 +166,15 @@ impl Engine {
         if let Some(install) = spec.install.as_ref().filter(|_| install_and_check)
             && !self.cancel.is_cancelled()
         {
+            let sizes = super::distribution::recorded_sizes(&record);
             let failures = self
-                .install_all(loaded, install, backend.as_ref(), &ctx, &record.nodes)
+                .install_all(
+                    loaded,
+                    install,
+                    (backend.as_ref(), &ctx),
+                    &record.nodes,
+                    &sizes,
+                )
                 .await;
             mark_failed(&mut record.nodes, &failures);
             summary.failures.extend(failures);
@@ -248,6 +255,7 @@ pub async fn validate_with(
         Err(problem) => Err(problem.as_str()),
     };
     let mut outcomes = run_validators(loaded, backend_ref).await;
+    outcomes.extend(super::distribution::distribution_outcomes(loaded).await);
     outcomes.extend(super::plugin_validators::run_plugin_validators(loaded).await);
     (outcomes, UpPlan::of(&loaded.spec))
 }

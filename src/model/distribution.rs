@@ -189,6 +189,10 @@ pub struct PhaseVerdict {
     pub ok: bool,
     #[serde(default)]
     pub message: String,
+    /// The step of the phase that failed (`install:master`); the phase's
+    /// own name when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 /// A port a node group needs opened, published on docker and allowed by the
