@@ -228,6 +228,7 @@ impl NodeHost for FakeHost {
             timed_out: false,
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            ..HostOutput::default()
         })
     }
 
@@ -381,6 +382,8 @@ async fn phases_configure_start_scale_decommission_and_terminate_nodes() {
         node: "workers-2".into(),
         command: "kill $(cat kv/run/worker.pid)".into(),
         env: vec![],
+        workdir: None,
+        step: None,
         timeout: None,
     };
     assert!(host.run(&stop).await.expect("kill").success());

@@ -182,6 +182,7 @@ impl Distribution for ExternalDistribution {
                     node: node.name.clone(),
                     ok: true,
                     message: format!("plugin {} has no {method}: nothing to do", self.name),
+                    step: None,
                 })
                 .collect()),
             Err(err) => Err(into_error(err)),
@@ -247,6 +248,7 @@ fn per_node(
                 node: node.name.clone(),
                 ok: false,
                 message: format!("plugin {plugin} gave no verdict for this node in {method}"),
+                step: None,
             })
         })
         .collect()

@@ -92,6 +92,9 @@ impl<'a> PhaseHandler<'a> {
             node: run.node.clone(),
             command: run.command,
             env: Vec::new(),
+            workdir: None,
+            // The engine shows the phase as a step of each node already.
+            step: None,
             timeout: run.timeout_ms.map(Duration::from_millis),
         };
         let output = self
@@ -101,7 +104,7 @@ impl<'a> PhaseHandler<'a> {
             .map_err(|err| unreachable(HOST_RUN, &run.node, &err))?;
         let result = HostRunResult {
             exit_status: output.exit_status,
-            signal: None,
+            signal: output.signal,
             timed_out: output.timed_out,
             stdout: output.stdout,
             stderr: output.stderr,

@@ -458,9 +458,15 @@ impl NodeHost for DirHost<'_> {
                 ExecStatus::Exited(code) => Some(code),
                 _ => None,
             },
+            signal: match status {
+                ExecStatus::Signaled(signal) => Some(signal),
+                _ => None,
+            },
             timed_out: status == ExecStatus::TimedOut,
+            cancelled: status == ExecStatus::Cancelled,
             stdout,
             stderr,
+            last_line: String::new(),
         })
     }
 
