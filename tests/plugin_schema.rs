@@ -181,6 +181,7 @@ async fn the_contract_types_conform_to_their_schemas() {
         "examples/quickstart.yaml",
         "examples/ssh.yaml",
         "examples/plugins/dirs.yaml",
+        "examples/kvstore.yaml",
     ] {
         let loaded = LoadedSpec::from_file(&repo_root().join(spec)).expect("example parses");
         conforms(&schemas, "validate.params", &loaded.spec);
