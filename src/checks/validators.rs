@@ -61,7 +61,13 @@ async fn checks(loaded: &LoadedSpec, backend: Result<&dyn Backend, &str>) -> Vec
             Some(backend)
         }
         Err(problem) => {
-            results.push(failed_at("backend", "backend.kind", problem));
+            // A backend named by its file is wrong at that file.
+            let field = if spec.backend.path.is_some() {
+                "backend.path"
+            } else {
+                "backend.kind"
+            };
+            results.push(failed_at("backend", field, problem));
             None
         }
     };

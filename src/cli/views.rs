@@ -40,7 +40,7 @@ pub fn list(engine: &Engine, json: bool) -> Result<(), Failure> {
                     "backend": record.spec.backend.kind,
                     "nodes": record.nodes.len(),
                     "status": record.status,
-                    "capabilities": registry.capability_names(&record.spec.backend.kind),
+                    "capabilities": registry.capability_names_at(&record.spec.backend.kind, record.spec.backend.path.as_deref()),
                     "updated_at": record.updated_at,
                 }),
                 Err(err @ StateError::Damaged { name, .. }) => json!({
@@ -106,7 +106,10 @@ pub fn inspect(record: &ClusterRecord, json: bool, registry: &Registry) -> Resul
         record.status.as_str(),
         record.spec.backend.kind,
         registry
-            .capability_names(&record.spec.backend.kind)
+            .capability_names_at(
+                &record.spec.backend.kind,
+                record.spec.backend.path.as_deref()
+            )
             .join(", "),
         record.spec_path,
         record.created_at,
@@ -203,8 +206,8 @@ fn plan_text(plan: &UpPlan, registry: &Registry) -> String {
         plan.cluster, plan.backend
     );
     let creates = registry
-        .capabilities(&plan.backend)
-        .is_some_and(|capabilities| capabilities.create);
+        .get_at(&plan.backend, plan.backend_path.as_deref())
+        .is_ok_and(|backend| backend.capabilities().create);
     let mut groups: Vec<&str> = plan.nodes.iter().map(|node| node.group.as_str()).collect();
     groups.dedup();
     for group in groups {

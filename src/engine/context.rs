@@ -57,7 +57,10 @@ impl Engine {
         record: &ClusterRecord,
     ) -> Result<(Arc<dyn Backend>, BackendContext), EngineError> {
         let backend = self
-            .backend(&record.spec.backend.kind)
+            .backend_at(
+                &record.spec.backend.kind,
+                record.spec.backend.path.as_deref(),
+            )
             .map_err(EngineError::Invalid)?;
         let ctx = self.context(record, backend.as_ref())?;
         Ok((backend, ctx))
@@ -72,6 +75,7 @@ impl Engine {
             name: record.name.clone(),
             uid: record.uid.clone(),
             backend: record.spec.backend.kind.clone(),
+            backend_path: record.spec.backend.path.clone(),
             options: record.spec.backend.options.clone(),
         };
         self.context_of(&identity, backend)

@@ -85,6 +85,35 @@ impl Engine {
         Ok(report)
     }
 
+    /// The backend that made a cluster's resources. When it cannot be had
+    /// (a plugin whose file is gone) nothing is destroyed and the state is
+    /// kept, and the error says what the journal still lists.
+    fn destroying_backend(
+        &self,
+        cluster: &str,
+        kind: &str,
+        path: Option<&std::path::Path>,
+    ) -> Result<std::sync::Arc<dyn Backend>, EngineError> {
+        self.backend_at(kind, path).map_err(|problem| {
+            let remains = match self.store.outstanding(cluster) {
+                Ok(outstanding) if outstanding.is_empty() => {
+                    "its journal lists no resource".to_owned()
+                }
+                Ok(outstanding) => {
+                    let names: Vec<String> = outstanding
+                        .iter()
+                        .map(|left| format!("{} {}", left.resource.kind, left.resource.key))
+                        .collect();
+                    format!("{} resource(s) remain: {}", names.len(), names.join(", "))
+                }
+                Err(err) => format!("its journal cannot be read: {err}"),
+            };
+            EngineError::Invalid(format!(
+                "cannot destroy cluster {cluster:?}: {problem}; {remains}; the cluster is kept so `clusterdeck destroy {cluster}` can retry once its backend is back"
+            ))
+        })
+    }
+
     /// Destroys everything the journal lists, then anything still carrying
     /// the cluster's label, then its state. A cluster whose record is
     /// damaged or missing is destroyed from its journal and identity alone,
@@ -131,7 +160,12 @@ impl Engine {
         cluster: &str,
         mut record: ClusterRecord,
     ) -> Result<OperationReport, EngineError> {
-        let (backend, ctx) = self.attach(&record)?;
+        let backend = self.destroying_backend(
+            cluster,
+            &record.spec.backend.kind,
+            record.spec.backend.path.as_deref(),
+        )?;
+        let ctx = self.context(&record, backend.as_ref())?;
         let started_at = self.start(OperationKind::Destroy, cluster);
         // While the nodes still run: the distribution may stop its services
         // cleanly or hand data on.
@@ -178,9 +212,8 @@ impl Engine {
             // State from before identities were kept, or a damaged identity.
             Ok(None) | Err(_) => guess_identity(cluster, &outstanding)?,
         };
-        let backend = self
-            .backend(&identity.backend)
-            .map_err(EngineError::Invalid)?;
+        let backend =
+            self.destroying_backend(cluster, &identity.backend, identity.backend_path.as_deref())?;
         let ctx = self.context_of(&identity, backend.as_ref())?;
         self.start(OperationKind::Destroy, cluster);
         self.events.warn(
@@ -371,6 +404,7 @@ fn guess_identity(
         name: cluster.to_owned(),
         uid: String::new(),
         backend: "local".to_owned(),
+        backend_path: None,
         options: Default::default(),
     })
 }

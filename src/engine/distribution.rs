@@ -342,3 +342,87 @@ impl Engine {
         }
     }
 }
+
+/// What the dashboard shows of a cluster's distribution: its configs with
+/// the values in force (as written: an `{env: NAME}` stays a reference, so
+/// no secret is shown) and the processes each role runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DistributionSummary {
+    pub name: String,
+    pub version: String,
+    pub configs: Vec<ConfigValue>,
+    /// Role → the processes it runs.
+    pub processes: BTreeMap<String, Vec<String>>,
+}
+
+/// One config and its value for the cluster, or per group for a
+/// node-scope config.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ConfigValue {
+    pub config: ConfigSpec,
+    /// `(None, value)` for the cluster; `(Some(group), value)` per group.
+    pub values: Vec<(Option<String>, serde_json::Value)>,
+}
+
+impl Engine {
+    /// The distribution of a recorded cluster, described for the dashboard;
+    /// `None` when the cluster installs nothing.
+    pub async fn describe_distribution(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<DistributionSummary>, super::EngineError> {
+        let record = self.store.load(cluster)?;
+        let Some(install) = record.spec.install.as_ref() else {
+            return Ok(None);
+        };
+        let loaded = recorded_spec(&record);
+        let active = start_distribution(&loaded, install, 1)
+            .await
+            .map_err(super::EngineError::Invalid)?;
+        let processes = active
+            .distribution
+            .node_processes(&active.version)
+            .await
+            .map_err(|err| super::EngineError::Invalid(err.to_string()))?;
+        let view = cluster_view(
+            &record.spec,
+            &active.configs,
+            &active.version,
+            &recorded_sizes(&record),
+            &record.nodes,
+        );
+        let configs = active
+            .configs
+            .iter()
+            .map(|config| {
+                let values = match config.scope {
+                    crate::model::ConfigScope::Cluster => view
+                        .config
+                        .get(&config.name)
+                        .map(|value| vec![(None, value.clone())])
+                        .unwrap_or_default(),
+                    crate::model::ConfigScope::Node => view
+                        .groups
+                        .iter()
+                        .filter_map(|group| {
+                            group
+                                .config
+                                .get(&config.name)
+                                .map(|value| (Some(group.name.clone()), value.clone()))
+                        })
+                        .collect(),
+                };
+                ConfigValue {
+                    config: config.clone(),
+                    values,
+                }
+            })
+            .collect();
+        Ok(Some(DistributionSummary {
+            name: install.distribution.clone(),
+            version: active.version,
+            configs,
+            processes,
+        }))
+    }
+}

@@ -171,17 +171,20 @@ impl Engine {
 
     /// The spec doctor was given: its backend exists and its validators pass.
     async fn spec_checks(&self, loaded: &LoadedSpec) -> Vec<PreflightCheck> {
-        let kind = &loaded.spec.backend.kind;
-        if let Err(problem) = self.backend(kind) {
-            return vec![PreflightCheck::fail(
-                "backend",
-                problem,
+        if let Err(problem) = self.spec_backend(loaded) {
+            let fix = if loaded.spec.backend.path.is_some() {
+                format!(
+                    "fix backend.path in {}: it names the plugin's executable, relative to the spec file",
+                    loaded.path.display()
+                )
+            } else {
                 format!(
                     "set backend.kind in {} to one of: {}",
                     loaded.path.display(),
                     self.registry.kinds().join(", ")
-                ),
-            )];
+                )
+            };
+            return vec![PreflightCheck::fail("backend", problem, fix)];
         }
         let (validators, _) = self.validate(loaded).await;
         let failed: Vec<String> = validators
@@ -212,16 +215,17 @@ impl Engine {
     async fn backend_preflight(&self, spec: Option<&LoadedSpec>) -> Vec<PreflightCheck> {
         // Without a spec, the backend a spec gets by default: the others
         // need setup (ssh keys, a Docker engine) only their users have.
-        let kinds: Vec<String> = match spec {
-            Some(loaded) => vec![loaded.spec.backend.kind.clone()],
-            None => vec![crate::spec::BackendSpec::default().kind],
+        let (kind, found) = match spec {
+            Some(loaded) => (loaded.spec.backend.kind.clone(), self.spec_backend(loaded)),
+            None => {
+                let kind = crate::spec::BackendSpec::default().kind;
+                let found = self.backend(&kind);
+                (kind, found)
+            }
         };
         let mut verdicts = Vec::new();
-        for kind in kinds {
-            // An unknown kind is already a failed `backend` check of the spec.
-            let Ok(backend) = self.backend(&kind) else {
-                continue;
-            };
+        // An unknown kind is already a failed `backend` check of the spec.
+        if let Ok(backend) = found {
             let given = spec
                 .map(|loaded| loaded.spec.backend.options.clone())
                 .unwrap_or_default();

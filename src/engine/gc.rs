@@ -14,14 +14,18 @@
 //! first.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use super::lifespan::{self, Lifespans};
 use super::{Engine, EngineError, OperationReport};
 use crate::model::{LabelledResource, NodeFailure, OperationKind, Outcome, Summary};
 use crate::state::{ClusterStatus, OutstandingResource, StateError};
 
-/// Orphans to destroy together: backend kind, cluster name and cluster uid.
-type OrphanGroup = (String, String, String);
+/// A backend by kind, and by its file for a plugin a spec named by path.
+type BackendKey = (String, Option<PathBuf>);
+
+/// Orphans to destroy together: backend, cluster name and cluster uid.
+type OrphanGroup = (BackendKey, String, String);
 
 /// One thing gc would destroy, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +33,9 @@ pub(super) struct Leftover {
     /// The cluster named, or the one the resource's labels name.
     pub cluster: String,
     pub why: String,
-    /// A labelled resource no state owns, with its backend's kind; `None`
-    /// for a cluster the state directory knows.
-    pub orphan: Option<(String, LabelledResource)>,
+    /// A labelled resource no state owns, with its backend; `None` for a
+    /// cluster the state directory knows.
+    pub orphan: Option<(BackendKey, LabelledResource)>,
 }
 
 impl Engine {
@@ -143,8 +147,19 @@ impl Engine {
     async fn gc_labelled(&self, already: &[Leftover]) -> Result<Vec<Leftover>, EngineError> {
         // Cluster uid to the name this state directory knows it by.
         let mut known: BTreeMap<String, String> = BTreeMap::new();
+        // Every backend found by kind, and the plugins known clusters name
+        // by their files (no search finds those).
+        let mut backends: BTreeSet<BackendKey> = self
+            .registry
+            .kinds()
+            .into_iter()
+            .map(|kind| (kind, None))
+            .collect();
         for name in self.store.names()? {
             if let Ok(record) = self.store.load(&name) {
+                if let Some(path) = record.spec.backend.path {
+                    backends.insert((record.spec.backend.kind, Some(path)));
+                }
                 known.insert(record.uid, name.clone());
             }
             if let Ok(Some(identity)) = self.store.load_identity(&name) {
@@ -153,9 +168,17 @@ impl Engine {
         }
         let mut lifespans = Lifespans::default();
         let mut leftovers = Vec::new();
-        for kind in self.registry.kinds() {
-            let Ok(backend) = self.backend(&kind) else {
-                continue;
+        for key in backends {
+            let (kind, path) = &key;
+            let backend = match self.backend_at(kind, path.as_deref()) {
+                Ok(backend) => backend,
+                // A plugin a cluster names by its file was expected here.
+                Err(problem) if path.is_some() => {
+                    self.events
+                        .warn(None, format!("{problem}: what it labelled is not listed"));
+                    continue;
+                }
+                Err(_) => continue,
             };
             if !backend.capabilities().gc {
                 continue;
@@ -197,7 +220,7 @@ impl Engine {
                         resource.id,
                         resource.cluster_uid
                     ),
-                    orphan: Some((kind.to_owned(), resource)),
+                    orphan: Some((key.clone(), resource)),
                 });
             }
         }
@@ -219,7 +242,7 @@ impl Engine {
     /// remains; in use retried). Returns one failure per resource left.
     async fn destroy_orphans(
         &self,
-        (kind, cluster, uid): &OrphanGroup,
+        ((kind, path), cluster, uid): &OrphanGroup,
         orphans: Vec<OutstandingResource>,
     ) -> Vec<NodeFailure> {
         let all_failed = |orphans: &[OutstandingResource], error: String| -> Vec<NodeFailure> {
@@ -231,7 +254,7 @@ impl Engine {
                 })
                 .collect()
         };
-        let backend = match self.backend(kind) {
+        let backend = match self.backend_at(kind, path.as_deref()) {
             Ok(backend) => backend,
             Err(err) => return all_failed(&orphans, err),
         };

@@ -38,6 +38,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+pub use distribution::{ConfigValue, DistributionSummary};
 pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
 pub use operation::Operation;
@@ -57,6 +58,9 @@ pub use crate::model::{
 
 use crate::backend::{Backend, BackendError, Capabilities, Registry};
 use crate::state::{ClusterRecord, OperationRecord, StateError, StateStore};
+
+/// A backend, or why there is none to use.
+type BackendLookup = Result<Arc<dyn Backend>, String>;
 
 /// How many nodes are worked on at once unless told otherwise.
 pub const DEFAULT_PARALLEL: usize = 32;
@@ -137,6 +141,18 @@ impl Engine {
 
     fn backend(&self, kind: &str) -> Result<Arc<dyn Backend>, String> {
         self.registry.get(kind)
+    }
+
+    /// The backend a cluster's record (or identity) names: the plugin at
+    /// its recorded path when it has one, else found by kind.
+    fn backend_at(&self, kind: &str, path: Option<&std::path::Path>) -> BackendLookup {
+        self.registry.get_at(kind, path)
+    }
+
+    /// The backend a spec file names, its `backend.path` resolved against
+    /// the spec file.
+    fn spec_backend(&self, loaded: &crate::spec::LoadedSpec) -> BackendLookup {
+        self.backend_at(&loaded.spec.backend.kind, loaded.backend_path().as_deref())
     }
 
     fn start(&self, operation: OperationKind, cluster: &str) -> String {

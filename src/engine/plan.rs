@@ -25,6 +25,9 @@ pub fn plan_nodes(spec: &ClusterSpec) -> Vec<PlannedNode> {
 pub struct UpPlan {
     pub cluster: String,
     pub backend: String,
+    /// The backend plugin's file when the spec names one, resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend_path: Option<std::path::PathBuf>,
     pub nodes: Vec<PlannedNode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub installer: Option<String>,
@@ -37,6 +40,7 @@ impl UpPlan {
         Self {
             cluster: spec.name.clone(),
             backend: spec.backend.kind.clone(),
+            backend_path: spec.backend.path.clone(),
             nodes: plan_nodes(spec),
             installer: spec.install.as_ref().map(|install| match &install.from {
                 Some(InstallSource::Path(path)) => path.display().to_string(),

@@ -31,7 +31,7 @@ impl Engine {
     ) -> Result<OperationReport, EngineError> {
         let _lock = self.store.lock_existing(cluster, LockMode::Exclusive)?;
         let mut record = self.store.load(cluster)?;
-        self.require(&record.spec.backend.kind, "stop and start nodes", |caps| {
+        self.require(&record.spec.backend, "stop and start nodes", |caps| {
             caps.stop_start
         })?;
         let stopped = record.status == ClusterStatus::Stopped;

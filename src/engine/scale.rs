@@ -215,7 +215,7 @@ impl Engine {
                 "a group has 0 to {MAX_GROUP_SIZE} nodes; {count} is out of range"
             )));
         }
-        self.require(&record.spec.backend.kind, "scale", |caps| caps.scale)?;
+        self.require(&record.spec.backend, "scale", |caps| caps.scale)?;
         if record.status == ClusterStatus::Stopped {
             return Err(EngineError::Invalid(super::operation::stopped_message(
                 &record.name,
@@ -238,13 +238,15 @@ impl Engine {
     /// Refuses what a backend cannot do, naming what it can.
     pub(super) fn require(
         &self,
-        kind: &str,
+        backend: &crate::spec::BackendSpec,
         verb: &str,
         capable: impl Fn(&Capabilities) -> bool,
     ) -> Result<(), EngineError> {
+        let kind = &backend.kind;
         let capabilities = self
-            .capabilities(kind)
-            .ok_or_else(|| EngineError::Invalid(self.backend(kind).err().unwrap_or_default()))?;
+            .backend_at(kind, backend.path.as_deref())
+            .map_err(EngineError::Invalid)?
+            .capabilities();
         if capable(&capabilities) {
             return Ok(());
         }

@@ -19,7 +19,7 @@ use crate::state::{
 impl Engine {
     /// Everything `up` would check and create, with no side effects.
     pub async fn validate(&self, loaded: &LoadedSpec) -> (Vec<ValidatorOutcome>, UpPlan) {
-        validate_with(loaded, self.backend(&loaded.spec.backend.kind)).await
+        validate_with(loaded, self.spec_backend(loaded)).await
     }
 
     /// Runs the validators again on an existing cluster's recorded spec.
@@ -30,7 +30,12 @@ impl Engine {
         // was recorded; once edited, its positions would point elsewhere.
         let positions = LoadedSpec::from_file(&path)
             .ok()
-            .filter(|file| file.spec == record.spec)
+            .filter(|file| {
+                // The record keeps the backend's path resolved.
+                let mut spec = file.spec.clone();
+                spec.backend.path = file.backend_path();
+                spec == record.spec
+            })
             .map(|file| file.positions)
             .unwrap_or_default();
         let loaded = LoadedSpec {
@@ -75,7 +80,7 @@ impl Engine {
     /// without installing or running debuggers, so it can be attached to.
     pub(crate) async fn adopt(&self, loaded: &LoadedSpec) -> Result<OperationReport, EngineError> {
         let creates = self
-            .backend(&loaded.spec.backend.kind)
+            .spec_backend(loaded)
             .map(|backend| backend.capabilities().create)
             .unwrap_or(true);
         if creates {
@@ -108,7 +113,7 @@ impl Engine {
             .filter(|outcome| outcome.status != CheckStatus::Pass)
             .count();
         summary.validators = validators;
-        let backend = match self.backend(&spec.backend.kind) {
+        let backend = match self.spec_backend(loaded) {
             Ok(backend) if failed == 0 => backend,
             _ => {
                 drop(lock);
@@ -124,6 +129,8 @@ impl Engine {
         let mut stored_spec = spec.clone();
         stored_spec.backend.options =
             crate::backend::without_secrets(&backend.option_schema(), &spec.backend.options);
+        // Absolute, so later commands find the same plugin from anywhere.
+        stored_spec.backend.path = loaded.backend_path();
         let mut record = ClusterRecord {
             version: RECORD_VERSION,
             name: name.to_owned(),
@@ -146,6 +153,7 @@ impl Engine {
             name: name.to_owned(),
             uid: record.uid.clone(),
             backend: spec.backend.kind.clone(),
+            backend_path: record.spec.backend.path.clone(),
             options: record.spec.backend.options.clone(),
         };
         self.store.save_identity(&identity)?;
@@ -257,7 +265,9 @@ pub async fn validate_with(
     let mut outcomes = run_validators(loaded, backend_ref).await;
     outcomes.extend(super::distribution::distribution_outcomes(loaded).await);
     outcomes.extend(super::plugin_validators::run_plugin_validators(loaded).await);
-    (outcomes, UpPlan::of(&loaded.spec))
+    let mut plan = UpPlan::of(&loaded.spec);
+    plan.backend_path = loaded.backend_path();
+    (outcomes, plan)
 }
 
 fn mark_failed(nodes: &mut [Node], failures: &[NodeFailure]) {

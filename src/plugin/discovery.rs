@@ -1,7 +1,8 @@
 //! Finding a backend plugin by name: an executable `clusterdeck-plugin-<name>`
 //! in `$XDG_DATA_HOME/clusterdeck/plugins/` (or
-//! `~/.local/share/clusterdeck/plugins/`), else on `PATH`. Found plugins are
-//! started once per process, initialized, and kept.
+//! `~/.local/share/clusterdeck/plugins/`), else on `PATH`; or the file a
+//! spec names in `backend.path`. Found plugins are started once per
+//! process, initialized, and kept.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -145,5 +146,24 @@ impl BackendResolver for PluginResolver {
                 .map(|backend| Arc::new(backend) as Arc<dyn Backend>)
                 .map_err(|err| err.to_string()),
         )
+    }
+
+    /// The plugin the spec names by its file: that file is started, never
+    /// one found by kind, and its info must name `kind`.
+    fn resolve_at(&self, kind: &str, path: &Path) -> Result<Arc<dyn Backend>, String> {
+        if !is_executable(path) {
+            let what = if path.exists() {
+                "is not an executable file"
+            } else {
+                "does not exist"
+            };
+            return Err(format!(
+                "backend plugin {} (backend.path of kind {kind:?}) {what}",
+                path.display()
+            ));
+        }
+        launch(kind, path, silence())
+            .map(|backend| Arc::new(backend) as Arc<dyn Backend>)
+            .map_err(|err| format!("{err} (started from {})", path.display()))
     }
 }

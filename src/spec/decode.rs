@@ -127,6 +127,7 @@ fn read_backend(reader: &mut Reader, val: Val<'_>) -> Option<BackendSpec> {
     if reader_is_string(val) {
         return reader.name(val).map(|kind| BackendSpec {
             kind,
+            path: None,
             options: Default::default(),
         });
     }
@@ -135,15 +136,30 @@ fn read_backend(reader: &mut Reader, val: Val<'_>) -> Option<BackendSpec> {
         Some((path, node)) => reader.name(Val::new(node, &path)),
         None => Some(BackendSpec::default().kind),
     };
+    let file = match map.take("path") {
+        Some((path, node)) => read_file_path(reader, Val::new(node, &path)).map(Some),
+        None => Some(None),
+    };
     let options = match map.take("options") {
         Some((path, node)) => read_options(reader, Val::new(node, &path)),
         None => Some(Default::default()),
     };
-    map.finish(reader, &["kind", "options"]);
+    map.finish(reader, &["kind", "path", "options"]);
     Some(BackendSpec {
         kind: kind?,
+        path: file?,
         options: options?,
     })
+}
+
+/// A file named in the spec: a non-empty string, kept as written.
+fn read_file_path(reader: &mut Reader, val: Val<'_>) -> Option<PathBuf> {
+    let file = reader.string(val)?;
+    if file.is_empty() {
+        reader.error(val, "expected the path of a file, found an empty string");
+        return None;
+    }
+    Some(PathBuf::from(file))
 }
 
 fn read_options(
@@ -624,6 +640,57 @@ mod tests {
         assert_eq!(spec.node_groups[0].roles, vec!["agent"]);
         assert!(spec.install.is_none());
         assert!(spec.checks.debuggers.is_empty());
+    }
+
+    #[test]
+    fn a_backend_plugin_may_be_named_by_its_file_relative_to_the_spec() {
+        let text = "name: demo\nbackend:\n  kind: dirs\n  path: ./plugins/clusterdeck-plugin-dirs\n  options: {root: /srv}\nnode_groups:\n  - {name: a, count: 1}\n";
+        let origin = Path::new("/specs/here/cluster.yaml");
+        let (spec, positions) = decode_with_positions(text, origin).expect("parses");
+        assert_eq!(spec.backend.kind, "dirs");
+        assert_eq!(
+            spec.backend.path,
+            Some(PathBuf::from("./plugins/clusterdeck-plugin-dirs"))
+        );
+        assert_eq!(spec.backend.options["root"], "/srv");
+        let location = positions.source_location("backend.path").expect("located");
+        assert_eq!((location.line, location.column), (4, 9));
+        let loaded = super::super::LoadedSpec {
+            spec,
+            path: origin.to_path_buf(),
+            positions,
+        };
+        assert_eq!(
+            loaded.backend_path(),
+            Some(PathBuf::from("/specs/here/plugins/clusterdeck-plugin-dirs"))
+        );
+        // Without a path a backend is found by kind, and its record says so.
+        let plain = decode(
+            "name: demo\nbackend: dirs\nnode_groups:\n  - {name: a, count: 1}\n",
+            origin,
+        )
+        .expect("parses");
+        assert_eq!(plain.backend.path, None);
+        let json = serde_json::to_value(&plain.backend).expect("json");
+        assert!(json.get("path").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_backend_path_must_be_a_non_empty_string() {
+        assert_eq!(
+            errors(
+                "name: demo\nbackend: {kind: dirs, path: [x]}\nnode_groups:\n  - {name: a, count: 1}\n"
+            ),
+            vec!["cluster.yaml:2:23: backend.path: expected a string, found a list"]
+        );
+        assert_eq!(
+            errors(
+                "name: demo\nbackend: {kind: dirs, path: \"\"}\nnode_groups:\n  - {name: a, count: 1}\n"
+            ),
+            vec![
+                "cluster.yaml:2:29: backend.path: expected the path of a file, found an empty string"
+            ]
+        );
     }
 
     #[test]

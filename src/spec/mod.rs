@@ -50,6 +50,11 @@ pub struct ClusterSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendSpec {
     pub kind: String,
+    /// A backend plugin named by its file instead of found by kind: as
+    /// written (relative to the spec file) in a spec, absolute in a record
+    /// so that any later command finds the same plugin from anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
     /// Backend options as written; checked against the backend's option schema
     /// by a validator, so that a typo is reported with the other checks.
     pub options: BTreeMap<String, serde_json::Value>,
@@ -59,6 +64,7 @@ impl Default for BackendSpec {
     fn default() -> Self {
         Self {
             kind: "local".to_owned(),
+            path: None,
             options: BTreeMap::new(),
         }
     }
@@ -225,6 +231,14 @@ impl LoadedSpec {
         }
         let base = self.path.parent().unwrap_or_else(|| Path::new("."));
         base.join(relative)
+    }
+
+    /// The backend plugin file the spec names, resolved against the spec
+    /// file and made absolute (not canonical: a symlinked plugin keeps its
+    /// name); `None` when the backend is found by kind.
+    pub fn backend_path(&self) -> Option<PathBuf> {
+        let resolved = self.resolve(self.spec.backend.path.as_deref()?);
+        Some(std::path::absolute(&resolved).unwrap_or(resolved))
     }
 }
 

@@ -12,6 +12,9 @@ pub struct ClusterIdentity {
     pub name: String,
     pub uid: String,
     pub backend: String,
+    /// The backend plugin's file (absolute) when the spec named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_path: Option<std::path::PathBuf>,
     #[serde(default)]
     pub options: BTreeMap<String, serde_json::Value>,
 }

@@ -262,7 +262,10 @@ pub fn row_of(record: &ClusterRecord, registry: &Registry) -> ClusterRow {
         backend: record.spec.backend.kind.clone(),
         nodes: record.nodes.len(),
         status: record.status.as_str().to_owned(),
-        capabilities: registry.capability_names(&record.spec.backend.kind),
+        capabilities: registry.capability_names_at(
+            &record.spec.backend.kind,
+            record.spec.backend.path.as_deref(),
+        ),
     }
 }
 
@@ -344,7 +347,10 @@ pub fn view_of(record: &ClusterRecord, registry: &Registry) -> ClusterView {
         name: record.name.clone(),
         backend: record.spec.backend.kind.clone(),
         status: record.status.as_str().to_owned(),
-        capabilities: registry.capability_names(&record.spec.backend.kind),
+        capabilities: registry.capability_names_at(
+            &record.spec.backend.kind,
+            record.spec.backend.path.as_deref(),
+        ),
         nodes,
         roles: record.spec.roles(),
         groups,

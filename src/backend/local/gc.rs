@@ -115,6 +115,7 @@ mod tests {
                 name: "alpha".into(),
                 uid: "alpha-123".into(),
                 backend: "local".into(),
+                backend_path: None,
                 options: BTreeMap::new(),
             })
             .expect("identity");

@@ -148,6 +148,7 @@ pub fn adhoc_record(
             name: name.to_owned(),
             backend: BackendSpec {
                 kind: "ssh".to_owned(),
+                path: None,
                 options,
             },
             node_groups: vec![NodeGroupSpec {

@@ -179,6 +179,7 @@ mod tests {
             name: "p".into(),
             backend: BackendSpec {
                 kind: "ssh".into(),
+                path: None,
                 options: options.clone(),
             },
             node_groups: vec![NodeGroupSpec {

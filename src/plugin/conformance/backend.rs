@@ -296,6 +296,7 @@ impl Run<'_, '_> {
             name: CLUSTER.to_owned(),
             backend: BackendSpec {
                 kind: name.to_owned(),
+                path: None,
                 options: BTreeMap::new(),
             },
             node_groups: GROUPS
