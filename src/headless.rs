@@ -160,6 +160,17 @@ pub fn describe(kind: &EventKind) -> Vec<(Option<&str>, String)> {
         EventKind::Error { message, node } => {
             vec![line(node.as_deref(), format!("error: {message}"))]
         }
+        EventKind::BundleWritten {
+            path,
+            bytes,
+            files,
+            problems,
+        } => vec![line(
+            None,
+            format!(
+                "bundle written to {path} ({bytes} bytes, {files} file(s) from nodes, {problems} problem(s) in its manifest)"
+            ),
+        )],
         EventKind::OperationFinished {
             operation,
             cluster,

@@ -216,3 +216,88 @@ fn a_path_that_is_not_an_executable_is_bad_input() {
         text(&output.stderr)
     );
 }
+
+fn kvstore_with(tmp: &Path, fault: &str) -> std::path::PathBuf {
+    let real = common::repo_root().join("examples/plugins/clusterdeck-plugin-kvstore");
+    if fault.is_empty() {
+        return real;
+    }
+    let path = tmp.join(format!("clusterdeck-plugin-kvstore-{fault}"));
+    let script = format!(
+        "#!/bin/sh\nCLUSTERDECK_KVSTORE_FAULT={fault} exec {:?} \"$@\"\n",
+        real.display().to_string()
+    );
+    std::fs::write(&path, script).expect("write wrapper");
+    common::plugins::make_executable(&path);
+    path
+}
+
+#[test]
+fn the_kvstore_example_passes_every_query_and_phase() {
+    let deck = Deck::new();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let output = check(&deck, &kvstore_with(tmp.path(), ""), tmp.path(), true);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let report = report(&output);
+    assert_eq!(report["kinds"], serde_json::json!(["distribution"]));
+    let methods = verdicts(&report);
+    for (method, verdict, problems) in &methods {
+        assert_eq!(verdict, "pass", "{method}: {problems}");
+    }
+    let names: Vec<&str> = methods.iter().map(|(name, _, _)| name.as_str()).collect();
+    for expected in [
+        "distribution.versions",
+        "distribution.configs",
+        "distribution.node_processes",
+        "distribution.validate",
+        "distribution.validate_scaling",
+        "distribution.open_ports",
+        "distribution.log_paths",
+        "distribution.configure",
+        "distribution.start",
+        "distribution.scale",
+        "distribution.decommission",
+        "distribution.on_terminate",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} not exercised: {names:?}"
+        );
+    }
+    assert_tmp_clean(tmp.path());
+}
+
+#[test]
+fn a_distribution_missing_a_verdict_fails_its_phase_and_missing_phases_pass() {
+    let deck = Deck::new();
+    let plugins = tempfile::tempdir().expect("plugins");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let output = check(
+        &deck,
+        &kvstore_with(plugins.path(), "forget"),
+        tmp.path(),
+        true,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    let (verdict, problems) = verdict_of(&report(&output), "distribution.configure");
+    assert_eq!(verdict, "fail");
+    assert_eq!(problems, "no verdict for node workers-2");
+    assert_tmp_clean(tmp.path());
+
+    let output = check(
+        &deck,
+        &kvstore_with(plugins.path(), "minimal"),
+        tmp.path(),
+        true,
+    );
+    assert!(output.status.success(), "{}", text(&output.stdout));
+    let report = report(&output);
+    assert_eq!(verdict_of(&report, "distribution.scale").0, "pass");
+    assert_eq!(verdict_of(&report, "distribution.open_ports").0, "pass");
+    assert_tmp_clean(tmp.path());
+}

@@ -105,6 +105,7 @@ async fn a_group_comes_up_stops_starts_and_is_destroyed_without_leftovers() {
     let backend = DockerBackend;
     backend.prepare(&ctx).await.expect("prepared");
     let group = GroupRequest {
+        open_ports: Vec::new(),
         group: "agents".into(),
         roles: vec!["agent".into()],
         options: BTreeMap::new(),

@@ -10,13 +10,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use clusterdeck::backend::{PreflightContext, Registry};
+use clusterdeck::distribution::cluster_view;
 use clusterdeck::model::{
     BackendFailure, BackendFailureKind, CheckStatus, ClusterRef, Endpoint, GroupRequest,
     HostKeyPolicy, LabelledResource, Node, NodeOutcome, NodeRequest, NodeState, PreflightCheck,
     ResourceRef, ResourceScope, SourceLocation, ValidatorOutcome,
 };
+use clusterdeck::model::{
+    ConfigScope, ConfigSpec, ConfigType, Finding as DistributionFinding, Phase, PhaseVerdict,
+    PortSpec,
+};
 use clusterdeck::plugin::conformance::judge;
-use clusterdeck::plugin::{Direction, Schemas};
+use clusterdeck::plugin::{Direction, HostPut, Schemas};
 use clusterdeck::spec::LoadedSpec;
 use common::plugins::{dirs_plugin, recording_proxy};
 use common::{Deck, labelled, repo_root, text};
@@ -162,6 +167,7 @@ async fn the_contract_types_conform_to_their_schemas() {
         ],
     );
     let group = GroupRequest {
+        open_ports: Vec::new(),
         group: "a".into(),
         roles: vec!["agent".into()],
         options: BTreeMap::from([("size".into(), json!(2))]),
@@ -176,10 +182,109 @@ async fn the_contract_types_conform_to_their_schemas() {
         "examples/quickstart.yaml",
         "examples/ssh.yaml",
         "examples/plugins/dirs.yaml",
+        "examples/kvstore.yaml",
     ] {
         let loaded = LoadedSpec::from_file(&repo_root().join(spec)).expect("example parses");
         conforms(&schemas, "validate.params", &loaded.spec);
     }
+    distribution_types_conform(&schemas);
+}
+
+/// The distribution SPI's types, as ExternalDistribution sends and reads them.
+fn distribution_types_conform(schemas: &Schemas) {
+    let spec = clusterdeck::spec::parse(
+        "name: kv\nbackend: {kind: local}\nnode_groups:\n  - {name: masters, count: 1, roles: [master]}\n  \
+         - {name: workers, count: 2, roles: [worker], config: {heap_mb: 128}}\n\
+         install:\n  distribution: kvstore\n  version: \"1.1\"\n  config: {cluster_token: t}\n",
+        std::path::Path::new("kv.yaml"),
+    )
+    .expect("spec");
+    conforms(schemas, "validate.params", &spec);
+    let script = clusterdeck::spec::parse(
+        "name: s\nnode_groups:\n  - {name: a, count: 1, roles: [agent]}\n\
+         install:\n  from: ./i.sh\n  phases: [start, terminate]\n",
+        std::path::Path::new("s.yaml"),
+    )
+    .expect("script spec");
+    conforms(schemas, "validate.params", &script);
+    let configs: Vec<ConfigSpec> = vec![
+        ConfigSpec {
+            name: "log_level".into(),
+            description: "how much to log".into(),
+            kind: ConfigType::Enum {
+                values: vec!["debug".into(), "info".into()],
+            },
+            default: Some(json!("info")),
+            scope: ConfigScope::Cluster,
+            target: "general".into(),
+            optional: false,
+            priority: 2,
+        },
+        ConfigSpec {
+            name: "heap_mb".into(),
+            description: String::new(),
+            kind: ConfigType::Integer,
+            default: None,
+            scope: ConfigScope::Node,
+            target: "kv-worker".into(),
+            optional: true,
+            priority: 1,
+        },
+    ];
+    conforms(
+        schemas,
+        "distribution.configs.result",
+        &json!({"configs": configs}),
+    );
+    let nodes = vec![node(NodeState::Running)];
+    let view = cluster_view(&spec, &configs, "1.1", &BTreeMap::new(), &nodes);
+    conforms(schemas, "ClusterView", &view);
+    conforms(
+        schemas,
+        "distribution.validate.params",
+        &json!({"cluster": view}),
+    );
+    let finding = DistributionFinding {
+        message: "even".into(),
+        field: Some("node_groups[0].count".into()),
+    };
+    conforms(
+        schemas,
+        "distribution.validate_scaling.result",
+        &json!({"findings": [finding, DistributionFinding { message: "m".into(), field: None }]}),
+    );
+    for phase in Phase::ALL {
+        let verdicts = vec![PhaseVerdict {
+            node: "a-1".into(),
+            ok: false,
+            message: "exit status 1".into(),
+            step: Some("install:master".into()),
+        }];
+        let method = phase.method();
+        conforms(
+            schemas,
+            &format!("{method}.params"),
+            &json!({"phase": phase, "cluster": view, "nodes": nodes}),
+        );
+        conforms(
+            schemas,
+            &format!("{method}.result"),
+            &json!({"results": verdicts}),
+        );
+    }
+    let port: PortSpec = serde_json::from_value(json!({"port": 7070})).expect("port");
+    conforms(
+        schemas,
+        "distribution.open_ports.result",
+        &json!({"ports": [port]}),
+    );
+    let put = HostPut {
+        node: "a-1".into(),
+        dest: "kv/kv.conf".into(),
+        content: "port=7070\n".into(),
+        mode: Some(0o600),
+    };
+    conforms(schemas, "host.put.params", &put);
 }
 
 #[test]
@@ -209,6 +314,14 @@ fn the_schema_refuses_what_the_contract_types_refuse() {
         json!({"protocol_version": 1, "name": "a b", "kinds": ["backend"]}),
     );
     refused("progress.params", json!({"percent": 101}));
+    refused("ConfigSpec", json!({"name": "mode", "type": "enum"}));
+    refused("ConfigSpec", json!({"name": "n", "type": "float"}));
+    refused("PhaseVerdict", json!({"node": "a-1"}));
+    refused(
+        "host.put.params",
+        json!({"node": "a-1", "dest": "f", "content": "x", "mode": 4096}),
+    );
+    refused("distribution.versions.result", json!({"versions": []}));
     refused("message", json!({"jsonrpc": "2.0", "id": 1}));
 }
 

@@ -122,6 +122,16 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             )
             .await
         }
+        Command::Export { name, out } => {
+            // The paths to fetch come from the cluster's spec
+            // (`engine::log_paths_for`) when none are given here.
+            let operation = Operation::Export {
+                cluster: name,
+                out,
+                log_paths: None,
+            };
+            operate(store()?, cli.parallel, json, operation).await
+        }
         Command::Gc { yes } => {
             operate(store()?, cli.parallel, json, Operation::Gc { apply: yes }).await
         }

@@ -171,6 +171,17 @@ pub enum Command {
         /// The cluster's name
         name: String,
     },
+    /// Write a diagnostic bundle (tar.gz): the record, recent events, last debugger results and every node's logs
+    #[command(
+        after_help = "The bundle holds clusterdeck-NAME/record.json, events.jsonl, debug-results.json, manifest.json (every file fetched, its size, truncations, and what could not be fetched), errors.txt, and nodes/NODE/PATH for the files `install.log_paths` names for the node's roles (default: install/*.log and log/*.log), fetched from all nodes in parallel, at most 16 MiB each. Secrets (`{env: ...}` config values, credential options, passwords in URLs) are replaced by [redacted]; no private key is included. A node that is down or a path that names nothing is listed in the manifest; the exit status is non-zero only when the bundle cannot be written.\n\nExample: clusterdeck export demo --out demo.tar.gz"
+    )]
+    Export {
+        /// The cluster's name
+        name: String,
+        /// Where to write the bundle; a directory gets the default name inside it [default: ./clusterdeck-NAME-TIMESTAMP.tar.gz]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// List what broken or lost clusters left behind (damaged state, interrupted destroys, labelled leftovers); --yes removes it
     Gc {
         /// Destroy what is found instead of only listing it

@@ -426,3 +426,88 @@ impl Engine {
         }))
     }
 }
+
+impl Engine {
+    /// The ports each group's nodes need opened, by group. A distribution
+    /// that cannot say is warned about: the nodes are made without them.
+    pub(super) async fn open_ports(
+        &self,
+        active: &ActiveDistribution,
+        spec: &ClusterSpec,
+    ) -> BTreeMap<String, Vec<crate::model::PortSpec>> {
+        let view = cluster_view(
+            spec,
+            &active.configs,
+            &active.version,
+            &BTreeMap::new(),
+            &[],
+        );
+        let mut ports = BTreeMap::new();
+        for group in &spec.node_groups {
+            match active.distribution.open_ports(&view, &group.name).await {
+                Ok(open) if !open.is_empty() => {
+                    ports.insert(group.name.clone(), open);
+                }
+                Ok(_) => {}
+                Err(error) => self.events.warn(
+                    None,
+                    format!("no ports opened for group {}: {error}", group.name),
+                ),
+            }
+        }
+        ports
+    }
+}
+
+impl Engine {
+    /// What `export` fetches per role: the distribution's `log_paths` for
+    /// every role of the cluster (and for nodes without one). Without an
+    /// `install`, or when the distribution cannot answer (said as a
+    /// warning), the spec's `install.log_paths` and the defaults.
+    pub(super) async fn distribution_log_paths(
+        &self,
+        record: &ClusterRecord,
+    ) -> BTreeMap<String, Vec<String>> {
+        let fallback = || super::export_paths::log_paths_for(&record.spec);
+        let Some(install) = record.spec.install.as_ref() else {
+            return fallback();
+        };
+        let active = match start_distribution(&recorded_spec(record), install, 1).await {
+            Ok(active) => active,
+            Err(error) => {
+                self.events.warn(
+                    None,
+                    format!(
+                        "distribution {}: {error}; fetching the default log paths",
+                        install.distribution
+                    ),
+                );
+                return fallback();
+            }
+        };
+        let mut paths = BTreeMap::new();
+        let roles = record
+            .spec
+            .roles()
+            .into_iter()
+            .chain([super::export_paths::NO_ROLE.to_owned()]);
+        for role in roles {
+            match active.distribution.log_paths(&active.version, &role).await {
+                Ok(found) => {
+                    paths.insert(role, found);
+                }
+                Err(error) => {
+                    self.events.warn(
+                        None,
+                        format!(
+                            "distribution {}: {error}; fetching the default log paths",
+                            install.distribution
+                        ),
+                    );
+                    return fallback();
+                }
+            }
+        }
+        paths
+    }
+}

@@ -103,6 +103,14 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node: Option<String>,
     },
+    /// `export` wrote its diagnostic bundle: where, how big, how many files
+    /// from nodes it holds and how many things it could not fetch.
+    BundleWritten {
+        path: String,
+        bytes: u64,
+        files: u64,
+        problems: u64,
+    },
     OperationFinished {
         operation: OperationKind,
         cluster: String,

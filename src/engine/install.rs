@@ -10,7 +10,7 @@ use std::time::Instant;
 use std::collections::BTreeMap;
 
 use super::Engine;
-use super::distribution::start_distribution;
+use super::distribution::ActiveDistribution;
 use super::event::EventKind;
 use super::exec::fan_out;
 use super::host::EngineHost;
@@ -32,18 +32,22 @@ struct Material {
 }
 
 impl Engine {
-    /// Installs on every running node of `nodes` (the others are part of
-    /// the cluster, not of this install): the material goes up, then the
+    /// Installs on the running nodes of `targets` (all of `cluster` on
+    /// `up`, the new ones on a grow): the material goes up, then the
     /// distribution configures and starts them. Returns the nodes that failed.
     pub(super) async fn install_all(
         &self,
         loaded: &LoadedSpec,
-        install: &InstallSpec,
+        active: &ActiveDistribution,
         (backend, ctx): (&dyn Backend, &BackendContext),
-        nodes: &[Node],
+        cluster: &[Node],
+        targets: &[Node],
         sizes: &BTreeMap<String, u32>,
     ) -> Vec<NodeFailure> {
-        let running: Vec<&Node> = nodes
+        let Some(install) = loaded.spec.install.as_ref() else {
+            return Vec::new();
+        };
+        let running: Vec<&Node> = targets
             .iter()
             .filter(|node| node.state == NodeState::Running)
             .collect();
@@ -59,10 +63,6 @@ impl Engine {
                     error: error.clone(),
                 })
                 .collect::<Vec<_>>()
-        };
-        let active = match start_distribution(loaded, install, self.parallel).await {
-            Ok(active) => active,
-            Err(error) => return fail_all("distribution", error),
         };
         let mut failures = Vec::new();
         let uploaded: Vec<Node> = if install.from.is_some() || !install.files.is_empty() {
@@ -85,7 +85,8 @@ impl Engine {
             let results = fan_out(running, self.parallel, |node| async move {
                 (
                     node,
-                    self.upload_node(backend, ctx, node, nodes, material).await,
+                    self.upload_node(backend, ctx, node, cluster, material)
+                        .await,
                 )
             })
             .await;
@@ -103,7 +104,7 @@ impl Engine {
         if uploaded.is_empty() || self.cancel.is_cancelled() {
             return failures;
         }
-        let view = match active.view(&loaded.spec, sizes, nodes) {
+        let view = match active.view(&loaded.spec, sizes, cluster) {
             Ok(view) => view,
             Err(error) => {
                 failures.extend(uploaded.iter().map(|node| NodeFailure {
@@ -118,7 +119,7 @@ impl Engine {
             engine: self,
             backend,
             ctx,
-            cluster: nodes,
+            cluster,
             default_timeout: install.timeout,
         };
         let mut ready = uploaded;
@@ -126,7 +127,7 @@ impl Engine {
             if ready.is_empty() || self.cancel.is_cancelled() {
                 break;
             }
-            let failed = self.run_phase(&active, phase, &view, &ready, &host).await;
+            let failed = self.run_phase(active, phase, &view, &ready, &host).await;
             ready.retain(|node| !failed.iter().any(|failure| failure.node == node.name));
             failures.extend(failed);
         }

@@ -2,12 +2,17 @@
 //! reports every step as an [`Event`]. It never draws or prints: the TUI and the
 //! headless printer are both just consumers of the event stream.
 
+mod bundle;
 mod context;
 mod destroy;
 mod distribution;
 mod doctor;
 mod event;
+mod event_log;
 mod exec;
+mod export;
+mod export_manifest;
+mod export_paths;
 mod failures;
 mod fetch;
 mod fetch_node;
@@ -25,6 +30,7 @@ mod plugin_debuggers;
 mod plugin_validators;
 mod power;
 mod provision;
+mod redact;
 mod remote;
 mod scale;
 mod scaling;
@@ -41,8 +47,11 @@ use tokio_util::sync::CancellationToken;
 pub use distribution::{ConfigValue, DistributionSummary};
 pub use event::{Event, EventKind, PlannedNode};
 pub use exec::fan_out;
+pub use export::EXPORT_STEP;
+pub use export_paths::{DEFAULT_LOG_PATHS, NO_ROLE, default_bundle_path, log_paths_for};
 pub use operation::Operation;
 pub use plan::{UpPlan, node_env, plan_nodes};
+pub use redact::{REDACTED, Redactor};
 pub use remote::Target;
 pub use scale::MAX_GROUP_SIZE;
 pub use sink::{EventReceiver, EventSink};

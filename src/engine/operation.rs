@@ -2,13 +2,16 @@
 //! point that does it: the CLI and the dashboard both build an [`Operation`]
 //! and hand it to [`Engine::execute`], so they cannot drift apart.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::event_log::RecordedEvents;
+use super::redact::Redactor;
 use super::remote::Target;
 use super::{Engine, EngineError, OperationReport};
 use crate::model::OperationKind;
-use crate::spec::LoadedSpec;
+use crate::spec::{ClusterSpec, LoadedSpec};
 use crate::state::ClusterStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +65,15 @@ pub enum Operation {
     Doctor {
         spec: Option<PathBuf>,
     },
+    /// Write a diagnostic bundle of a cluster (see `engine::export`).
+    Export {
+        cluster: String,
+        /// Where the tar.gz goes; `./clusterdeck-NAME-TIMESTAMP.tar.gz` when `None`.
+        out: Option<PathBuf>,
+        /// Role → paths or globs to fetch from its nodes; when `None`, what
+        /// [`super::log_paths_for`] makes of the cluster's spec.
+        log_paths: Option<BTreeMap<String, Vec<String>>>,
+    },
 }
 
 impl Operation {
@@ -80,6 +92,7 @@ impl Operation {
             Self::Validate { .. } => OperationKind::Validate,
             Self::Gc { .. } => OperationKind::Gc,
             Self::Doctor { .. } => OperationKind::Doctor,
+            Self::Export { .. } => OperationKind::Export,
         }
     }
 
@@ -94,7 +107,8 @@ impl Operation {
             | Self::DestroyNode { cluster, .. }
             | Self::Run { cluster, .. }
             | Self::Debug { cluster }
-            | Self::Validate { cluster } => Some(cluster),
+            | Self::Validate { cluster }
+            | Self::Export { cluster, .. } => Some(cluster),
             Self::Up { .. } | Self::Adopt { .. } | Self::Gc { .. } | Self::Doctor { .. } => None,
         }
     }
@@ -103,11 +117,64 @@ impl Operation {
 impl Engine {
     /// Runs one operation. `Err` means it could not start (bad input, state
     /// problems); once it has started, how it went is in the report.
+    ///
+    /// The events of an operation on one cluster also go to that cluster's
+    /// event log (`state::EventLog`), scrubbed of its secrets.
     pub async fn execute(&self, operation: Operation) -> Result<OperationReport, EngineError> {
         tracing::debug!(?operation, "execute");
+        let loaded = match &operation {
+            Operation::Up { spec } | Operation::Adopt { spec } => Some(load_spec(spec)?),
+            _ => None,
+        };
+        let engine = match (&loaded, operation.cluster()) {
+            (Some(loaded), _) => self.recording(&loaded.spec.name, Some(&loaded.spec)),
+            (None, Some(cluster)) => self.recording(cluster, None),
+            (None, None) => self.clone(),
+        };
+        engine.dispatch(operation, loaded).await
+    }
+
+    /// This engine with its events also appended to `cluster`'s event log.
+    /// A name no cluster can have gets no log: the operation refuses it.
+    fn recording(&self, cluster: &str, spec: Option<&ClusterSpec>) -> Engine {
+        let Ok(log) = self.store.event_log(cluster) else {
+            return self.clone();
+        };
+        let redactor = match spec {
+            Some(spec) => Redactor::for_spec(spec),
+            None => match self.store.try_load(cluster) {
+                Ok(Some(record)) => Redactor::for_spec(&record.spec),
+                _ => Redactor::for_spec_with(
+                    &ClusterSpec {
+                        name: cluster.to_owned(),
+                        backend: Default::default(),
+                        node_groups: Vec::new(),
+                        install: None,
+                        checks: Default::default(),
+                    },
+                    &crate::spec::process_env,
+                ),
+            },
+        };
+        let mut engine = self.clone();
+        engine.events = self.events.recording(RecordedEvents::new(log, redactor));
+        engine
+    }
+
+    async fn dispatch(
+        &self,
+        operation: Operation,
+        loaded: Option<LoadedSpec>,
+    ) -> Result<OperationReport, EngineError> {
         match operation {
-            Operation::Up { spec } => self.up(&load_spec(&spec)?).await,
-            Operation::Adopt { spec } => self.adopt(&load_spec(&spec)?).await,
+            Operation::Up { spec } => match loaded {
+                Some(loaded) => self.up(&loaded).await,
+                None => self.up(&load_spec(&spec)?).await,
+            },
+            Operation::Adopt { spec } => match loaded {
+                Some(loaded) => self.adopt(&loaded).await,
+                None => self.adopt(&load_spec(&spec)?).await,
+            },
             Operation::Scale {
                 cluster,
                 group,
@@ -136,6 +203,11 @@ impl Engine {
                 let loaded = spec.as_deref().map(load_spec).transpose()?;
                 self.doctor(loaded.as_ref()).await
             }
+            Operation::Export {
+                cluster,
+                out,
+                log_paths,
+            } => self.export(&cluster, out, log_paths).await,
         }
     }
 
@@ -246,6 +318,15 @@ mod tests {
                 Operation::Doctor { spec: None },
                 OperationKind::Doctor,
                 None,
+            ),
+            (
+                Operation::Export {
+                    cluster: cluster(),
+                    out: None,
+                    log_paths: None,
+                },
+                OperationKind::Export,
+                Some("demo"),
             ),
         ];
         let mut kinds = Vec::new();

@@ -13,7 +13,8 @@ use super::event::EventKind;
 use super::up::elapsed_ms;
 use crate::backend::{Backend, BackendContext};
 use crate::model::{
-    GroupRequest, Node, NodeFailure, NodeRequest, NodeState, StepStatus, Summary, node_name,
+    GroupRequest, Node, NodeFailure, NodeRequest, NodeState, PortSpec, StepStatus, Summary,
+    node_name,
 };
 use crate::spec::ClusterSpec;
 
@@ -23,14 +24,19 @@ const STEP: &str = "create";
 /// journalled, so `destroy` still finds everything).
 const CANCEL_GRACE: Duration = Duration::from_secs(2);
 
-/// The spec's groups as requests to the backend.
-pub fn group_requests(spec: &ClusterSpec) -> Vec<GroupRequest> {
+/// The spec's groups as requests to the backend, each with the ports its
+/// distribution needs opened.
+pub fn group_requests(
+    spec: &ClusterSpec,
+    ports: &BTreeMap<String, Vec<PortSpec>>,
+) -> Vec<GroupRequest> {
     spec.node_groups
         .iter()
         .map(|group| GroupRequest {
             group: group.name.clone(),
             roles: group.roles.clone(),
             options: group.options.clone(),
+            open_ports: ports.get(&group.name).cloned().unwrap_or_default(),
             nodes: (1..=group.count)
                 .map(|index| NodeRequest {
                     name: node_name(&group.name, index),
@@ -62,9 +68,10 @@ impl Engine {
         backend: &dyn Backend,
         ctx: &BackendContext,
         spec: &ClusterSpec,
+        ports: &BTreeMap<String, Vec<PortSpec>>,
         summary: &mut Summary,
     ) -> Vec<Node> {
-        let groups = group_requests(spec);
+        let groups = group_requests(spec, ports);
         let prepared = if self.cancel.is_cancelled() {
             Err("cancelled before it was created".to_owned())
         } else {

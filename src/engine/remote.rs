@@ -14,7 +14,7 @@ use crate::model::{
     CheckKind, CheckResult, CheckStatus, Node, NodeState, OperationKind, Outcome, Summary,
 };
 use crate::spec::DebuggerSpec;
-use crate::state::{ClusterRecord, LockMode};
+use crate::state::{ClusterRecord, DebugResults, LockMode};
 use crate::transport::{ExecRequest, ExecStatus};
 
 /// Which nodes a command runs on.
@@ -127,7 +127,12 @@ impl Engine {
         }
         let debuggers = record.spec.checks.debuggers.clone();
         let results = self
-            .run_debuggers(&debuggers, backend.as_ref(), &ctx, &record)
+            .run_debuggers(
+                OperationKind::Debug,
+                &debuggers,
+                (backend.as_ref(), &ctx),
+                &record,
+            )
             .await;
         let report = self.close_checks(OperationKind::Debug, cluster, record.nodes.len(), &results);
         self.remember(&mut record, OperationKind::Debug, started_at, &report);
@@ -158,8 +163,28 @@ impl Engine {
         self.finish(operation, cluster, outcome, summary)
     }
 
-    /// Each debugger in turn, on all its nodes at once.
+    /// Each debugger in turn, on all its nodes at once. The results are
+    /// kept per node in the cluster's state (for `export`), as the last ones.
     pub(super) async fn run_debuggers(
+        &self,
+        operation: OperationKind,
+        debuggers: &[DebuggerSpec],
+        (backend, ctx): (&dyn Backend, &BackendContext),
+        record: &ClusterRecord,
+    ) -> Vec<CheckResult> {
+        let results = self.debug_nodes(debuggers, backend, ctx, record).await;
+        let kept = DebugResults {
+            operation,
+            saved_at: crate::model::now(),
+            results: results.clone(),
+        };
+        if let Err(err) = self.store.save_debug_results(&record.name, &kept) {
+            tracing::warn!(cluster = %record.name, "could not keep the debugger results: {err}");
+        }
+        results
+    }
+
+    async fn debug_nodes(
         &self,
         debuggers: &[DebuggerSpec],
         backend: &dyn Backend,

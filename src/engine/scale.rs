@@ -1,7 +1,7 @@
 //! `scale`: grows a group with new nodes (created, installed, checked like
 //! `up` does) or shrinks it, highest index first.
 
-use super::distribution::{recorded_sizes, recorded_spec};
+use super::distribution::{ActiveDistribution, recorded_sizes, recorded_spec};
 use super::{Engine, EngineError, OperationReport};
 use crate::backend::Capabilities;
 use crate::model::{
@@ -72,7 +72,14 @@ impl Engine {
             }
             ScaleStep::Grow { add, .. } => {
                 summary.nodes_total = add as usize;
-                let request = grow_request(&record, group, add);
+                let mut request = grow_request(&record, group, add);
+                if let Some(active) = &active {
+                    request.open_ports = self
+                        .open_ports(active, &record.spec)
+                        .await
+                        .remove(group)
+                        .unwrap_or_default();
+                }
                 // One backend call for the new nodes, as `up` makes per group;
                 // the cluster's shared resources exist since `up`.
                 let mut created: Vec<Node> = self
@@ -104,14 +111,16 @@ impl Engine {
                 record.set_group_size(group, count);
                 // What exists is recorded before anything else can fail.
                 self.store.save(&record)?;
-                self.install_new(
-                    backend.as_ref(),
-                    &ctx,
-                    &mut record,
-                    &new_names,
-                    &mut summary,
-                )
-                .await;
+                if let Some(active) = &active {
+                    self.install_new(
+                        active,
+                        (backend.as_ref(), &ctx),
+                        &mut record,
+                        &new_names,
+                        &mut summary,
+                    )
+                    .await;
+                }
                 if let Some(active) = &active {
                     self.tell_of_added(
                         active,
@@ -127,7 +136,12 @@ impl Engine {
                     // On the whole cluster: a new node changes what the
                     // others see (how many agents there are, for one).
                     let results = self
-                        .run_debuggers(&debuggers, backend.as_ref(), &ctx, &record)
+                        .run_debuggers(
+                            OperationKind::Scale,
+                            &debuggers,
+                            (backend.as_ref(), &ctx),
+                            &record,
+                        )
                         .await;
                     summary.record_results(&results);
                 }
@@ -262,43 +276,45 @@ impl Engine {
     /// cluster; failures mark the node failed.
     async fn install_new(
         &self,
-        backend: &dyn crate::backend::Backend,
-        ctx: &crate::backend::BackendContext,
+        active: &ActiveDistribution,
+        (backend, ctx): (
+            &dyn crate::backend::Backend,
+            &crate::backend::BackendContext,
+        ),
         record: &mut ClusterRecord,
         new_names: &[String],
         summary: &mut Summary,
     ) {
-        let Some(install) = record.spec.install.clone() else {
-            return;
-        };
         if self.cancel.is_cancelled() {
             return;
         }
         let loaded = recorded_spec(record);
-        // `install_all` installs on the running nodes of the list it gets and
-        // gives every node that list as its cluster: the existing nodes stay
-        // in it, marked so they are not installed a second time.
+        // The new nodes are `creating` in the record until installed; the
+        // distribution sees them running, beside the existing ones.
         let cluster: Vec<Node> = record
             .nodes
             .iter()
             .filter(|node| node.state != NodeState::Destroyed)
             .cloned()
             .map(|mut node| {
-                let new = new_names.contains(&node.name);
-                node.state = match node.state {
-                    NodeState::Creating if new => NodeState::Running,
-                    NodeState::Running if !new => NodeState::Creating,
-                    state => state,
-                };
+                if node.state == NodeState::Creating && new_names.contains(&node.name) {
+                    node.state = NodeState::Running;
+                }
                 node
             })
+            .collect();
+        let targets: Vec<Node> = cluster
+            .iter()
+            .filter(|node| new_names.contains(&node.name))
+            .cloned()
             .collect();
         let failures = self
             .install_all(
                 &loaded,
-                &install,
+                active,
                 (backend, ctx),
                 &cluster,
+                &targets,
                 &recorded_sizes(record),
             )
             .await;
@@ -340,6 +356,7 @@ fn grow_request(record: &ClusterRecord, group: &str, add: u32) -> GroupRequest {
         .unwrap_or(0)
         + 1;
     GroupRequest {
+        open_ports: Vec::new(),
         group: group.to_owned(),
         roles: spec.map(|spec| spec.roles.clone()).unwrap_or_default(),
         options: spec.map(|spec| spec.options.clone()).unwrap_or_default(),

@@ -28,7 +28,9 @@ impl Engine {
             return Ok(None);
         };
         let change = match *step {
-            ScaleStep::Nothing { .. } => return Ok(None),
+            // Still started: a killed scale cleared first may turn this
+            // into a grow that installs.
+            ScaleStep::Nothing { .. } => 0,
             ScaleStep::Grow { add, .. } => i64::from(add),
             ScaleStep::Shrink { remove, .. } => -i64::from(remove),
         };
@@ -41,6 +43,9 @@ impl Engine {
         let active = start_distribution(&recorded_spec(record), install, self.parallel)
             .await
             .map_err(refused)?;
+        if change == 0 {
+            return Ok(Some(active));
+        }
         let existing = recorded_sizes(record);
         let view = active
             .view(&record.spec, &existing, &record.nodes)

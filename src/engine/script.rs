@@ -219,11 +219,22 @@ impl Distribution for ScriptDistribution {
         Ok(Vec::new())
     }
 
+    /// The spec's `install.log_paths` for the role, else the defaults.
     async fn log_paths(
         &self,
         _version: &str,
-        _role: &str,
+        role: &str,
     ) -> Result<Vec<String>, DistributionError> {
-        Ok(Vec::new())
+        Ok(self
+            .install
+            .log_paths
+            .get(role)
+            .cloned()
+            .unwrap_or_else(|| {
+                super::export_paths::DEFAULT_LOG_PATHS
+                    .iter()
+                    .map(|path| (*path).to_owned())
+                    .collect()
+            }))
     }
 }

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use super::event::{Event, EventKind};
+use super::event_log::RecordedEvents;
 
 /// Queued output at which transports stop reading until the frontend catches up.
 const OUTPUT_SOFT_LINES: usize = 1024;
@@ -126,6 +127,8 @@ impl Shared {
 #[derive(Debug)]
 pub struct EventSink {
     shared: Arc<Shared>,
+    /// Where this sink's events are also kept: the cluster's event log.
+    recorded: Option<Arc<Mutex<RecordedEvents>>>,
 }
 
 impl Clone for EventSink {
@@ -133,6 +136,7 @@ impl Clone for EventSink {
         self.shared.lock().senders += 1;
         Self {
             shared: Arc::clone(&self.shared),
+            recorded: self.recorded.clone(),
         }
     }
 }
@@ -161,6 +165,7 @@ impl EventSink {
         (
             Self {
                 shared: Arc::clone(&shared),
+                recorded: None,
             },
             EventReceiver { shared },
         )
@@ -171,24 +176,50 @@ impl EventSink {
     /// gone away is not an error for the engine: the operation still finishes
     /// and records state.
     pub fn emit(&self, kind: EventKind) {
+        let event = Event::now(kind);
+        let log_failed = self.recorded.as_ref().and_then(|recorded| {
+            recorded
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .record(&event)
+        });
+        if let Some(message) = log_failed {
+            // Queued directly: recording it would fail again.
+            let mut queue = self.shared.lock();
+            if !queue.receiver_gone {
+                queue.push(Event::now(EventKind::Warning {
+                    message,
+                    node: None,
+                }));
+            }
+        }
         {
             let mut queue = self.shared.lock();
             if queue.receiver_gone {
                 return;
             }
-            if let Some(cost) = output_cost(&kind)
+            if let Some(cost) = output_cost(&event.kind)
                 && (queue.output_lines >= OUTPUT_HARD_LINES
                     || queue.output_bytes + cost > OUTPUT_HARD_BYTES)
             {
-                if let EventKind::Output { node, .. } | EventKind::StepProgress { node, .. } = kind
+                if let EventKind::Output { node, .. } | EventKind::StepProgress { node, .. } =
+                    event.kind
                 {
                     *queue.dropped.entry(node).or_default() += 1;
                 }
                 return;
             }
-            queue.push(Event::now(kind));
+            queue.push(event);
         }
         self.shared.arrived.notify_one();
+    }
+
+    /// A sink sending to the same frontend that also appends every event to
+    /// a cluster's event log.
+    pub(crate) fn recording(&self, recorded: RecordedEvents) -> Self {
+        let mut sink = self.clone();
+        sink.recorded = Some(Arc::new(Mutex::new(recorded)));
+        sink
     }
 
     /// Resolves when the frontend has room for more output (or is gone).

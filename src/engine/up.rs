@@ -1,6 +1,9 @@
 //! `up`: validate → provision → install → debuggers.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
+
+use super::distribution::start_distribution;
 
 use super::event::EventKind;
 use super::plan::UpPlan;
@@ -164,33 +167,62 @@ impl Engine {
             nodes: plan.nodes.clone(),
         });
 
+        // Started once for the whole `up`: it names the ports each group
+        // needs before the nodes exist, then configures and starts them.
+        let active = match spec.install.as_ref().filter(|_| install_and_check) {
+            Some(install) => Some(start_distribution(loaded, install, self.parallel).await),
+            None => None,
+        };
+        let ports = match &active {
+            Some(Ok(active)) => self.open_ports(active, spec).await,
+            _ => BTreeMap::new(),
+        };
         let nodes = self
-            .provision(backend.as_ref(), &ctx, spec, &mut summary)
+            .provision(backend.as_ref(), &ctx, spec, &ports, &mut summary)
             .await;
         record.nodes = nodes;
         record.updated_at = now();
         self.store.save(&record)?;
 
-        if let Some(install) = spec.install.as_ref().filter(|_| install_and_check)
+        if let Some(active) = active
             && !self.cancel.is_cancelled()
         {
-            let sizes = super::distribution::recorded_sizes(&record);
-            let failures = self
-                .install_all(
-                    loaded,
-                    install,
-                    (backend.as_ref(), &ctx),
-                    &record.nodes,
-                    &sizes,
-                )
-                .await;
+            let failures = match active {
+                Ok(active) => {
+                    let sizes = super::distribution::recorded_sizes(&record);
+                    self.install_all(
+                        loaded,
+                        &active,
+                        (backend.as_ref(), &ctx),
+                        &record.nodes,
+                        &record.nodes,
+                        &sizes,
+                    )
+                    .await
+                }
+                Err(error) => record
+                    .nodes
+                    .iter()
+                    .filter(|node| node.state == NodeState::Running)
+                    .map(|node| NodeFailure {
+                        node: node.name.clone(),
+                        step: "distribution".to_owned(),
+                        error: error.clone(),
+                    })
+                    .collect(),
+            };
             mark_failed(&mut record.nodes, &failures);
             summary.failures.extend(failures);
         }
 
         if install_and_check && !spec.checks.debuggers.is_empty() && !self.cancel.is_cancelled() {
             let results = self
-                .run_debuggers(&spec.checks.debuggers, backend.as_ref(), &ctx, &record)
+                .run_debuggers(
+                    OperationKind::Up,
+                    &spec.checks.debuggers,
+                    (backend.as_ref(), &ctx),
+                    &record,
+                )
                 .await;
             summary.record_results(&results);
         }

@@ -60,6 +60,11 @@ pub struct GroupRequest {
     #[serde(default)]
     pub options: BTreeMap<String, Value>,
     pub nodes: Vec<NodeRequest>,
+    /// Ports the distribution needs reachable on these nodes: docker
+    /// publishes them (on loopback, a free host port each), aws allows them
+    /// from `admin_location`. Backends that cannot open ports ignore them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_ports: Vec<super::PortSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,6 +22,8 @@ pub enum OperationKind {
     Gc,
     /// Checks of the state directory (and the backends' preflight).
     Doctor,
+    /// A diagnostic bundle of a cluster written.
+    Export,
 }
 
 impl OperationKind {
@@ -38,6 +40,7 @@ impl OperationKind {
             Self::Start => "start",
             Self::Gc => "gc",
             Self::Doctor => "doctor",
+            Self::Export => "export",
         }
     }
 }

@@ -10,6 +10,9 @@ use super::error::PluginError;
 /// The protocol versions this host speaks.
 pub const PROTOCOL_VERSIONS: &[u64] = &[1];
 
+/// The kinds of plugin this host knows how to use.
+pub const KINDS: &[&str] = &["backend", "validator", "debugger", "distribution"];
+
 /// What a plugin says of itself.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PluginHello {

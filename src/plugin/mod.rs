@@ -3,7 +3,8 @@
 //! (docs/plugin-protocol.md). The layer sits above `backend`: a backend
 //! plugin is one more `Backend`, found by the registry when a spec names a
 //! kind no built-in has; validator and debugger plugins are run by the
-//! engine next to the built-in checks.
+//! engine next to the built-in checks; a distribution plugin is one more
+//! `Distribution`, held by the engine for one operation.
 
 mod backend;
 mod checker;
@@ -12,6 +13,7 @@ pub mod conformance;
 mod debugger;
 mod discovery;
 mod distribution;
+mod distribution_host;
 mod error;
 mod handshake;
 mod listing;
@@ -32,9 +34,13 @@ pub use discovery::{
     DEFAULT_SILENCE, Greeted, PREFIX, PluginResolver, SILENCE_ENV, find, greet, is_executable,
     launch, plugins_dir, silence,
 };
-pub use distribution::launch_distribution;
+pub use distribution::{
+    CONFIGS, DISTRIBUTION_KIND, ExternalDistribution, LOG_PATHS, NODE_PROCESSES, OPEN_PORTS,
+    VALIDATE_SCALING, VERSIONS, launch_distribution,
+};
+pub use distribution_host::{DEFAULT_PUT_MODE, HOST_PUT, HostPut};
 pub use error::{APPLICATION_CODES, PluginError};
-pub use handshake::{PROTOCOL_VERSIONS, PluginHello, initialize};
+pub use handshake::{KINDS, PROTOCOL_VERSIONS, PluginHello, initialize};
 pub use listing::{
     Described, FoundPlugin, LIST_SILENCE, PluginDescription, describe, describe_all, discover,
     discover_in,

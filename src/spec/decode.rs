@@ -315,6 +315,10 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
         }
         None => Some(None),
     };
+    let log_paths = match map.take("log_paths") {
+        Some((path, node)) => super::log_paths::read_log_paths(reader, Val::new(node, &path)),
+        None => Some(Default::default()),
+    };
     map.finish(
         reader,
         &[
@@ -328,6 +332,7 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
             "timeout",
             "sha256",
             "decommission",
+            "log_paths",
         ],
     );
     let from = match (from, taken_from) {
@@ -346,6 +351,7 @@ fn read_install(reader: &mut Reader, val: Val<'_>) -> Option<InstallSpec> {
         timeout: timeout?,
         sha256: sha256?,
         decommission: decommission?,
+        log_paths: log_paths?,
     })
 }
 

@@ -7,6 +7,7 @@ mod decode;
 mod error;
 mod files;
 mod installer_url;
+mod log_paths;
 mod positions;
 mod prescan;
 mod rules;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{SpecError, SpecErrors, SpecLocation};
 pub use files::is_contained_relative;
 pub use installer_url::redact_userinfo;
+pub use log_paths::is_valid_log_path;
 pub use positions::SpecPositions;
 pub use prescan::MAX_NESTING;
 pub use rules::{MIN_TIMEOUT, is_valid_name};
@@ -113,6 +115,10 @@ pub struct InstallSpec {
     /// hand its data on. If it fails the node is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decommission: Option<String>,
+    /// Files `export` fetches from the nodes of each role into its bundle:
+    /// paths or globs, relative to the node's directory or absolute.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub log_paths: BTreeMap<String, Vec<String>>,
 }
 
 fn script_distribution() -> String {

@@ -349,7 +349,7 @@ impl<'n> MapView<'n> {
         found
     }
 
-    fn take_all(&mut self) -> Vec<(String, String, &'n MarkedYamlOwned)> {
+    pub fn take_all(&mut self) -> Vec<(String, String, &'n MarkedYamlOwned)> {
         let path = self.val.path;
         self.entries
             .iter_mut()

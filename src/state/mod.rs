@@ -1,6 +1,8 @@
 //! Where clusterdeck keeps what it knows: one directory per cluster holding the
 //! record, the resource ledger and the lock, all readable by the owner only.
 
+mod debug_results;
+mod event_log;
 mod fsutil;
 mod identity;
 mod ledger;
@@ -11,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 use crate::spec::is_valid_name;
 
+pub use debug_results::{DEBUG_RESULTS_FILE, DebugResults};
+pub use event_log::{
+    EVENT_LOG_FILE, EVENT_LOG_LIMIT, EVENT_LOG_PREVIOUS, EventLog, read_event_log,
+};
 pub use fsutil::{ensure_private_dir, open_private_append, write_atomic};
 pub use identity::ClusterIdentity;
 pub use ledger::{Ledger, LedgerAction, LedgerEntry, OutstandingResource};
@@ -249,6 +255,44 @@ impl StateStore {
             detail: err.to_string(),
         })?;
         write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
+    }
+
+    /// Keeps the last debugger results of a cluster, replacing earlier ones.
+    pub fn save_debug_results(&self, name: &str, results: &DebugResults) -> Result<(), StateError> {
+        let path = self.cluster_dir(name)?.join(DEBUG_RESULTS_FILE);
+        let bytes = serde_json::to_vec_pretty(results).map_err(|err| StateError::Corrupt {
+            path: path.clone(),
+            detail: err.to_string(),
+        })?;
+        write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
+    }
+
+    /// The last debugger results, `None` when no debugger has run since they
+    /// were first kept.
+    pub fn load_debug_results(&self, name: &str) -> Result<Option<DebugResults>, StateError> {
+        let path = self.cluster_dir(name)?.join(DEBUG_RESULTS_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StateError::Io { path, source }),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| StateError::Corrupt {
+                path,
+                detail: err.to_string(),
+            })
+    }
+
+    /// The event log of a cluster (written by the engine during operations).
+    pub fn event_log(&self, name: &str) -> Result<EventLog, StateError> {
+        Ok(EventLog::new(self.cluster_dir(name)?))
+    }
+
+    /// The cluster's recent events, oldest first.
+    pub fn recent_events(&self, name: &str) -> Result<Vec<u8>, StateError> {
+        let dir = self.cluster_dir(name)?;
+        read_event_log(&dir).map_err(|source| StateError::Io { path: dir, source })
     }
 
     /// Names of every cluster with state (a record or a ledger), sorted.

@@ -12,7 +12,10 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::lines::{LineSplitter, READ_CHUNK};
-use super::{ExecRequest, ExecStatus, LineSink, Transport, TransportError, Upload, sleep_until};
+use super::{
+    ExecRequest, ExecStatus, FetchedFile, LineSink, Transport, TransportError, Upload,
+    missing_file, sleep_until,
+};
 use crate::model::Stream;
 
 /// Variables passed through from clusterdeck's own environment; everything
@@ -151,6 +154,44 @@ impl Transport for LocalTransport {
             }
         }
         set_mode(&target, mode).map_err(io(format!("cannot chmod {}", target.display())))
+    }
+
+    /// Only inside the node's directory, after following symlinks: a link
+    /// to a file outside it (a private key, say) is refused, not read.
+    async fn get(&self, path: &str, max_bytes: u64) -> Result<FetchedFile, TransportError> {
+        let target = self.inside(path)?;
+        let root = tokio::fs::canonicalize(&self.root).await.map_err(|_| {
+            TransportError::Unreachable(format!("node directory {} is gone", self.root.display()))
+        })?;
+        let real = tokio::fs::canonicalize(&target)
+            .await
+            .map_err(|err| missing_file(path, err))?;
+        if !real.starts_with(&root) {
+            return Err(TransportError::PathEscapes(path.to_owned()));
+        }
+        let file = tokio::fs::File::open(&real)
+            .await
+            .map_err(|err| missing_file(path, err))?;
+        let metadata = file
+            .metadata()
+            .await
+            .map_err(|err| missing_file(path, err))?;
+        if !metadata.is_file() {
+            return Err(missing_file(path, "not a regular file"));
+        }
+        let mut data = Vec::new();
+        file.take(max_bytes)
+            .read_to_end(&mut data)
+            .await
+            .map_err(|source| TransportError::Io {
+                context: format!("cannot read {path}"),
+                source,
+            })?;
+        Ok(FetchedFile {
+            truncated: metadata.len() > max_bytes,
+            size: Some(metadata.len()),
+            data,
+        })
     }
 }
 
@@ -348,6 +389,45 @@ mod tests {
                 ),
                 (Stream::Stdout, "after".into()),
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn get_reads_capped_and_refuses_what_leads_outside_the_node() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = dir.path().join("node");
+        std::fs::create_dir_all(node.join("logs")).expect("dirs");
+        std::fs::write(node.join("logs/a.log"), "0123456789").expect("write");
+        std::fs::write(dir.path().join("id_ed25519"), "private").expect("write");
+        std::os::unix::fs::symlink(dir.path().join("id_ed25519"), node.join("logs/key.log"))
+            .expect("symlink");
+        let local = transport(&node);
+        let whole = local.get("logs/a.log", 100).await.expect("get");
+        assert_eq!(
+            (whole.data.as_slice(), whole.truncated),
+            (&b"0123456789"[..], false)
+        );
+        let cut = local.get("./logs/a.log", 4).await.expect("get");
+        assert_eq!(cut.data, b"0123");
+        assert!(cut.truncated);
+        assert_eq!(cut.size, Some(10));
+        for escaping in ["logs/key.log", "../id_ed25519", "/etc/hostname"] {
+            assert!(
+                matches!(
+                    local.get(escaping, 100).await,
+                    Err(TransportError::PathEscapes(_))
+                ),
+                "{escaping}"
+            );
+        }
+        let missing = local.get("logs/none.log", 100).await.expect_err("missing");
+        assert!(
+            missing.to_string().starts_with("cannot read logs/none.log"),
+            "{missing}"
+        );
+        assert!(
+            local.get("logs", 100).await.is_err(),
+            "a directory is no file"
         );
     }
 

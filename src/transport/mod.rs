@@ -5,6 +5,7 @@
 
 mod connect;
 pub mod docker;
+mod files;
 mod lines;
 mod local;
 pub mod ssh;
@@ -17,6 +18,7 @@ use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 pub use connect::connect;
+pub use files::{DEFAULT_FILE_CAP, Listed, MAX_LISTED_FILES, is_safe_pattern, list_files};
 pub use lines::LINE_LIMIT;
 pub use local::LocalTransport;
 
@@ -62,6 +64,24 @@ impl ExecStatus {
 pub enum Upload<'a> {
     File(&'a Path),
     Bytes(&'a [u8]),
+}
+
+/// A file read from a node: its first `max_bytes` at most.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchedFile {
+    pub data: Vec<u8>,
+    /// The file's whole size on the node, when the transport learns it.
+    pub size: Option<u64>,
+    /// Whether bytes past the cap were left on the node.
+    pub truncated: bool,
+}
+
+/// The error of a file that is not there (or is not a regular file).
+pub(crate) fn missing_file(path: &str, why: impl std::fmt::Display) -> TransportError {
+    TransportError::Io {
+        context: format!("cannot read {path}"),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, why.to_string()),
+    }
 }
 
 /// Why a node could not be reached, so callers can tell a wrong key from a
@@ -197,4 +217,9 @@ pub trait Transport: Send + Sync {
     /// Writes `upload` to `dest`, a path relative to the node's root,
     /// creating parent directories.
     async fn put(&self, upload: Upload<'_>, dest: &str, mode: u32) -> Result<(), TransportError>;
+
+    /// Reads the regular file at `path` (relative to the node's root; an
+    /// absolute path where the transport allows it), keeping at most
+    /// `max_bytes`: memory stays bounded whatever the file's size.
+    async fn get(&self, path: &str, max_bytes: u64) -> Result<FetchedFile, TransportError>;
 }

@@ -1,6 +1,7 @@
 //! Shared helpers for tests that run the real `clusterdeck` binary.
 #![allow(dead_code)]
 
+pub mod bundle;
 pub mod crash;
 pub mod docker;
 pub mod fleet;

@@ -79,6 +79,50 @@ pub async fn create(
     Ok(id)
 }
 
+/// Allows the ports a node group's distribution needs from
+/// `admin_location`, in one call; rules the group already has are fine.
+pub async fn open(
+    client: &Client,
+    id: &str,
+    admin_location: &str,
+    ports: &[crate::model::PortSpec],
+) -> Result<(), BackendError> {
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let mut request = client.authorize_security_group_ingress().group_id(id);
+    for port in ports {
+        let protocol = match port.protocol {
+            crate::model::PortProtocol::Tcp => "tcp",
+            crate::model::PortProtocol::Udp => "udp",
+        };
+        request = request.ip_permissions(
+            IpPermission::builder()
+                .ip_protocol(protocol)
+                .from_port(i32::from(port.port))
+                .to_port(i32::from(port.port))
+                .ip_ranges(
+                    IpRange::builder()
+                        .cidr_ip(admin_location)
+                        .description("clusterdeck distribution port")
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let failure = api_error("AuthorizeSecurityGroupIngress", &error);
+            if failure.to_string().contains("InvalidPermission.Duplicate") {
+                Ok(())
+            } else {
+                Err(failure)
+            }
+        }
+    }
+}
+
 /// The cluster's group id, by its name and uid tag.
 pub async fn find(client: &Client, uid: &str) -> Result<Option<String>, BackendError> {
     let answer = client

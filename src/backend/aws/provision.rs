@@ -109,6 +109,13 @@ impl AwsBackend {
                 firewall::group_name(ctx.uid())
             ))
         })?;
+        firewall::open(
+            &client,
+            &security_group,
+            &options.admin_location,
+            &group.open_ports,
+        )
+        .await?;
         let instance_type = group
             .options
             .get(INSTANCE_TYPE)

@@ -314,7 +314,7 @@ impl Setup<'_> {
                 .iter()
                 .map(super::options::Mount::bind),
         );
-        let ports = &self.group_options.ports;
+        let ports = &published(&self.group_options.ports, &self.group.open_ports);
         let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = ports
             .iter()
             .map(|port| {
@@ -450,4 +450,73 @@ pub async fn container_address(docker: &Docker, id: &str, network: &str) -> Opti
         .ip_address
         .clone()
         .filter(|ip| !ip.is_empty())
+}
+
+/// The group's own published ports, then the ports its distribution needs
+/// that the group does not already publish: on loopback only (nothing is
+/// exposed to the network unless the spec says so), a free host port each.
+fn published(
+    own: &[super::options::Port],
+    needed: &[crate::model::PortSpec],
+) -> Vec<super::options::Port> {
+    let mut ports = own.to_vec();
+    for needed in needed {
+        let protocol = match needed.protocol {
+            crate::model::PortProtocol::Tcp => "tcp",
+            crate::model::PortProtocol::Udp => "udp",
+        };
+        let taken = ports
+            .iter()
+            .any(|port| port.container_port == needed.port && port.protocol == protocol);
+        if !taken {
+            ports.push(super::options::Port {
+                host_ip: Some("127.0.0.1".to_owned()),
+                host_port: None,
+                container_port: needed.port,
+                protocol: protocol.to_owned(),
+            });
+        }
+    }
+    ports
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::super::options::Port;
+    use super::published;
+    use crate::model::{PortProtocol, PortSpec};
+
+    #[test]
+    fn a_distributions_ports_are_published_on_loopback_unless_the_group_publishes_them() {
+        let own = vec![Port {
+            host_ip: None,
+            host_port: Some(8080),
+            container_port: 80,
+            protocol: "tcp".into(),
+        }];
+        let needed = [
+            PortSpec {
+                port: 80,
+                protocol: PortProtocol::Tcp,
+            },
+            PortSpec {
+                port: 7070,
+                protocol: PortProtocol::Tcp,
+            },
+            PortSpec {
+                port: 80,
+                protocol: PortProtocol::Udp,
+            },
+        ];
+        let ports = published(&own, &needed);
+        let keys: Vec<String> = ports.iter().map(Port::key).collect();
+        assert_eq!(keys, vec!["80/tcp", "7070/tcp", "80/udp"]);
+        assert_eq!(
+            ports[0].host_port,
+            Some(8080),
+            "the group's own binding wins"
+        );
+        assert_eq!(ports[1].host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(ports[1].host_port, None, "a free host port per node");
+    }
 }

@@ -78,6 +78,7 @@ async fn a_group_is_journalled_powered_off_and_on_and_destroyed() {
     let journal = Arc::new(Recorded::default());
     let ctx = context(dir.path(), journal.clone());
     let group = GroupRequest {
+        open_ports: Vec::new(),
         group: "a".into(),
         roles: vec!["x".into()],
         options: BTreeMap::new(),

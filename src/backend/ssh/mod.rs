@@ -457,6 +457,7 @@ mod tests {
             cancel: CancellationToken::new(),
         };
         let group = GroupRequest {
+            open_ports: Vec::new(),
             group: "h".into(),
             roles: vec![],
             options: BTreeMap::from([(HOSTS.to_owned(), json!(["ops@10.0.0.5:2222", "10.0.0.6"]))]),

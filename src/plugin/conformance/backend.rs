@@ -350,6 +350,7 @@ impl Run<'_, '_> {
     /// Creates one node of `group`; the node, if it was made as asked.
     async fn create(&mut self, group: &str, role: &str, name: &str, index: u32) -> Option<Node> {
         let request = GroupRequest {
+            open_ports: Vec::new(),
             group: group.to_owned(),
             roles: vec![role.to_owned()],
             options: BTreeMap::new(),

@@ -6,6 +6,7 @@
 
 mod backend;
 mod checks;
+mod distribution;
 mod messages;
 mod report;
 
@@ -82,6 +83,15 @@ pub async fn check_plugin(path: &Path, options: &CheckOptions) -> CheckReport {
                         "validator" => checks::validator(&client, &mut findings).await,
                         "debugger" => {
                             checks::debugger(&client, &workspace.dir, &mut findings).await;
+                        }
+                        "distribution" => {
+                            distribution::distribution(
+                                &client,
+                                &name,
+                                &workspace.dir,
+                                &mut findings,
+                            )
+                            .await;
                         }
                         other => findings.note(
                             "initialize",

@@ -15,7 +15,9 @@ use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use bollard::query_parameters::UploadToContainerOptionsBuilder;
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::AsyncReadExt;
@@ -26,8 +28,8 @@ pub use tar::archive_files;
 
 use super::lines::{LineSplitter, READ_CHUNK};
 use super::{
-    ConnectError, ConnectErrorKind, ExecRequest, ExecStatus, LineSink, Transport, TransportError,
-    Upload, sleep_until,
+    ConnectError, ConnectErrorKind, ExecRequest, ExecStatus, FetchedFile, LineSink, Transport,
+    TransportError, Upload, missing_file, sleep_until,
 };
 use crate::model::{Stream, shell_quote};
 
@@ -38,6 +40,9 @@ const PID_MARK: &str = "clusterdeck-pid ";
 const PID_WAIT: Duration = Duration::from_secs(2);
 /// The variable holding the node's directory, as on the other transports.
 const NODE_DIR_ENV: &str = "CLUSTERDECK_NODE_DIR";
+/// What a download may hold besides the file's bytes (headers, long-name
+/// and PAX records) before it is cut at the cap.
+const ARCHIVE_SLACK: u64 = 64 * 1024;
 
 pub struct DockerTransport {
     node: String,
@@ -314,6 +319,53 @@ impl Transport for DockerTransport {
             )
             .await
             .map_err(|err| self.failed(&format!("cannot upload {dest}"), &err))
+    }
+
+    async fn get(&self, path: &str, max_bytes: u64) -> Result<FetchedFile, TransportError> {
+        self.download(path, max_bytes).await
+    }
+}
+
+impl DockerTransport {
+    /// The engine's archive download of the one file, read until the cap
+    /// (plus headers) and then dropped: the container needs no program for
+    /// it, and a stopped container's files can still be read.
+    async fn download(&self, path: &str, max_bytes: u64) -> Result<FetchedFile, TransportError> {
+        let full = if path.starts_with('/') {
+            path.to_owned()
+        } else if crate::spec::is_contained_relative(path) {
+            format!("{}/{path}", self.root.trim_end_matches('/'))
+        } else {
+            return Err(TransportError::PathEscapes(path.to_owned()));
+        };
+        let docker = self.engine().await?;
+        let mut stream = docker.download_from_container(
+            &self.container,
+            Some(
+                DownloadFromContainerOptionsBuilder::default()
+                    .path(&full)
+                    .build(),
+            ),
+        );
+        let limit = max_bytes.saturating_add(ARCHIVE_SLACK);
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|err| match status_code(&err) {
+                Some(404) => missing_file(path, "no such file in the container"),
+                _ => self.failed(&format!("cannot read {path}"), &err),
+            })?;
+            archive.extend_from_slice(&chunk);
+            if archive.len() as u64 >= limit {
+                break;
+            }
+        }
+        let (data, size) =
+            tar::first_file(&archive, max_bytes).map_err(|why| missing_file(path, why))?;
+        Ok(FetchedFile {
+            data,
+            size: Some(size),
+            truncated: size > max_bytes,
+        })
     }
 }
 

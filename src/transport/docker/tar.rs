@@ -55,6 +55,29 @@ pub fn archive_files(files: &[(&str, &[u8], u32)], mtime: u64) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// The first entry of an archive the engine's download gave, which must be
+/// a regular file: its first `max_bytes` and its whole size. The archive may
+/// be cut short (the download stops past the cap); what is there is kept.
+pub fn first_file(archive: &[u8], max_bytes: u64) -> Result<(Vec<u8>, u64), String> {
+    use std::io::Read;
+    let mut archive = ::tar::Archive::new(std::io::Cursor::new(archive));
+    let mut entries = archive
+        .entries()
+        .map_err(|err| format!("unreadable archive: {err}"))?;
+    let entry = entries
+        .next()
+        .ok_or_else(|| "the archive is empty".to_owned())?
+        .map_err(|err| format!("unreadable archive: {err}"))?;
+    if entry.header().entry_type() != ::tar::EntryType::Regular {
+        return Err("not a regular file".to_owned());
+    }
+    let size = entry.size();
+    let mut data = Vec::new();
+    // A read error here is the cut end of the download: keep what came.
+    let _ = entry.take(max_bytes).read_to_end(&mut data);
+    Ok((data, size))
+}
+
 /// ustar keeps 100 bytes of name and 155 of prefix, split at a `/`.
 fn split_path(path: &str) -> Result<(&str, &str), String> {
     if path.len() <= 100 {
@@ -101,6 +124,18 @@ mod tests {
         let sum: u64 = copy.iter().map(|byte| u64::from(*byte)).sum();
         let stored = std::str::from_utf8(&header[148..154]).expect("ascii");
         assert_eq!(u64::from_str_radix(stored, 8).expect("octal"), sum);
+    }
+
+    #[test]
+    fn the_first_file_is_read_capped_even_from_a_cut_archive() {
+        let whole = archive("logs/a.log", b"0123456789", 0o644, 0).expect("fits");
+        assert_eq!(
+            first_file(&whole, 100).expect("reads"),
+            (b"0123456789".to_vec(), 10)
+        );
+        assert_eq!(first_file(&whole, 3).expect("reads"), (b"012".to_vec(), 10));
+        assert_eq!(first_file(&whole[..516], 100).expect("reads").0, b"0123");
+        assert!(first_file(&[], 10).is_err());
     }
 
     #[test]

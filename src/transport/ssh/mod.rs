@@ -16,8 +16,8 @@ pub use settings::{HostKeyPolicy, SshSettings, SshTarget, expand_home, split_tar
 
 use super::lines::LineSplitter;
 use super::{
-    ConnectError, ConnectErrorKind, ExecRequest, ExecStatus, LineSink, Transport, TransportError,
-    Upload, sleep_until,
+    ConnectError, ConnectErrorKind, ExecRequest, ExecStatus, FetchedFile, LineSink, Transport,
+    TransportError, Upload, missing_file, sleep_until,
 };
 use crate::model::{Stream, shell_quote};
 
@@ -26,6 +26,12 @@ use crate::model::{Stream, shell_quote};
 const PID_MARK: &str = "clusterdeck-pid ";
 /// Output still read after the exit status: a daemon may hold the pipes.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(250);
+/// The stderr line `get` learns a file's size from.
+const SIZE_MARK: &str = "clusterdeck-size ";
+/// The exit status of `get`'s script when the path is no regular file.
+const NOT_A_FILE: u32 = 3;
+/// How long `get` waits for a file to arrive.
+const GET_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub struct SshTransport {
     node: String,
@@ -280,6 +286,91 @@ impl Transport for SshTransport {
                 )),
             }),
         }
+    }
+
+    async fn get(&self, path: &str, max_bytes: u64) -> Result<FetchedFile, TransportError> {
+        self.read_file(path, max_bytes).await
+    }
+}
+
+impl SshTransport {
+    /// `head -c` of the file on the node, its size first on stderr; reading
+    /// stops at the cap and the channel is closed, so a huge file is never
+    /// sent whole.
+    async fn read_file(&self, path: &str, max_bytes: u64) -> Result<FetchedFile, TransportError> {
+        if !path.starts_with('/') && !crate::spec::is_contained_relative(path) {
+            return Err(TransportError::PathEscapes(path.to_owned()));
+        }
+        let script = format!(
+            "{}; f={path}; [ -f \"$f\" ] || {{ echo 'no such regular file' >&2; exit {NOT_A_FILE}; }}; s=$(wc -c < \"$f\"); printf '{SIZE_MARK}%s\\n' $s >&2; exec head -c {max_bytes} \"$f\"",
+            self.prelude(&[]),
+            path = shell_quote(path),
+        );
+        let (_session, mut channel) = self.channel().await?;
+        channel
+            .exec(true, script)
+            .await
+            .map_err(|err| closed(format!("exec failed on {}: {err}", self.endpoint.address())))?;
+        let limit = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+        let mut data = Vec::new();
+        let mut errors = LineSplitter::default();
+        let mut size = None;
+        let mut message = String::new();
+        let mut status = None;
+        let read = async {
+            while let Some(reply) = channel.wait().await {
+                match reply {
+                    ChannelMsg::Data { data: chunk } => {
+                        let room = limit.saturating_sub(data.len());
+                        data.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                        if data.len() >= limit {
+                            break;
+                        }
+                    }
+                    ChannelMsg::ExtendedData { data: chunk, .. } => {
+                        errors.push(&chunk, &mut |line| match line.strip_prefix(SIZE_MARK) {
+                            Some(number) => size = number.trim().parse::<u64>().ok(),
+                            None if message.len() < super::LINE_LIMIT => {
+                                message.push_str(line);
+                                message.push(' ');
+                            }
+                            None => {}
+                        });
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                    ChannelMsg::Close => break,
+                    _ => {}
+                }
+            }
+        };
+        let finished = tokio::time::timeout(GET_TIMEOUT, read).await.is_ok();
+        let _ = channel.close().await;
+        if !finished {
+            return Err(TransportError::Io {
+                context: format!("cannot read {path} on {}", self.node),
+                source: std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"),
+            });
+        }
+        if status == Some(NOT_A_FILE) {
+            return Err(missing_file(path, message.trim()));
+        }
+        if !matches!(status, None | Some(0))
+            || (status.is_none() && (data.len() as u64) < max_bytes)
+        {
+            return Err(TransportError::Io {
+                context: format!("cannot read {path} on {}", self.node),
+                source: std::io::Error::other(format!(
+                    "remote side ended with {}: {}",
+                    status.map_or_else(|| "no status".to_owned(), |code| format!("status {code}")),
+                    message.trim()
+                )),
+            });
+        }
+        Ok(FetchedFile {
+            truncated: size.map_or(data.len() as u64 >= max_bytes, |size| size > max_bytes),
+            size,
+            data,
+        })
     }
 }
 

@@ -168,7 +168,8 @@ pub(super) fn on_event(app: &mut App, event: Event) -> Vec<Command> {
         EventKind::Output { .. }
         | EventKind::OutputDropped { .. }
         | EventKind::Warning { .. }
-        | EventKind::ResourceDestroyed { .. } => {}
+        | EventKind::ResourceDestroyed { .. }
+        | EventKind::BundleWritten { .. } => {}
         EventKind::OperationFinished { outcome, .. } => {
             if let Some(cluster) = &mut app.cluster {
                 cluster.status = match outcome {
