@@ -36,7 +36,7 @@ pub(super) fn on_distribution(app: &mut App, cluster: &str, request: u64, answer
 
 /// An operation on `cluster` ended. One that can change what its
 /// distribution says (its spec, groups or nodes) makes the answer stale;
-/// `run`, `debug` and `validate` change nothing of it, and a destroyed
+/// `run`, `debug`, `export` and `validate` change nothing of it, and a destroyed
 /// cluster has nothing left to describe.
 pub(super) fn after_operation(
     app: &mut App,
@@ -55,6 +55,7 @@ pub(super) fn after_operation(
         | OperationKind::Start => app.distributions.invalidate(cluster),
         OperationKind::Run
         | OperationKind::Debug
+        | OperationKind::Export
         | OperationKind::Validate
         | OperationKind::Gc
         | OperationKind::Doctor
