@@ -136,65 +136,79 @@ fn summary_lines<'a>(
                 lines.push(Line::styled("  advanced", theme.title()));
             }
         }
-        let spec = &config.config;
-        let mut description = spec.description.clone();
-        if spec.optional {
-            description.push_str(" (optional)");
+        lines.extend(config_lines(config, &columns, width, theme));
+    }
+    lines
+}
+
+/// One config's lines: its row, then the further group values and
+/// description lines in their columns (or the description on a line of its
+/// own when the popup is narrow).
+fn config_lines<'a>(
+    config: &ConfigValue,
+    columns: &Columns,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let mut lines = Vec::new();
+    let spec = &config.config;
+    let mut description = spec.description.clone();
+    if spec.optional {
+        description.push_str(" (optional)");
+    }
+    let mut kind = type_text(&spec.kind);
+    if kind.chars().count() > columns.0[2] {
+        // An enum's values that do not fit its column go with the text.
+        description = format!("{description} [{}]", spec.kind.describe());
+        kind = "enum".to_owned();
+    }
+    let values = values_text(config);
+    let joined = values.join(" ");
+    // Per-group values that do not fit side by side go one per line.
+    let (first, more) = match values.split_first() {
+        Some((first, more)) if joined.chars().count() > columns.0[1] => (first.clone(), more),
+        _ => (joined, &[][..]),
+    };
+    let cells = [
+        spec.name.as_str(),
+        &first,
+        &kind,
+        spec.scope.as_str(),
+        spec.target.as_str(),
+    ];
+    let room = width.saturating_sub(columns.used());
+    let own_line = room < 16 && !description.is_empty();
+    let mut beside = if own_line {
+        Vec::new()
+    } else {
+        wrap(&description, room)
+    }
+    .into_iter();
+    lines.push(Line::raw(row_text(
+        columns,
+        cells,
+        &beside.next().unwrap_or_default(),
+        width,
+    )));
+    // Further group values and description lines, each in its column.
+    let mut more = more.iter();
+    loop {
+        let (value, text) = (more.next(), beside.next());
+        if value.is_none() && text.is_none() {
+            break;
         }
-        let mut kind = type_text(&spec.kind);
-        if kind.chars().count() > columns.0[2] {
-            // An enum's values that do not fit its column go with the text.
-            description = format!("{description} [{}]", spec.kind.describe());
-            kind = "enum".to_owned();
-        }
-        let values = values_text(config);
-        let joined = values.join(" ");
-        // Per-group values that do not fit side by side go one per line.
-        let (first, more) = match values.split_first() {
-            Some((first, more)) if joined.chars().count() > columns.0[1] => (first.clone(), more),
-            _ => (joined, &[][..]),
-        };
-        let cells = [
-            spec.name.as_str(),
-            &first,
-            &kind,
-            spec.scope.as_str(),
-            spec.target.as_str(),
-        ];
-        let room = width.saturating_sub(columns.used());
-        let own_line = room < 16 && !description.is_empty();
-        let mut beside = if own_line {
-            Vec::new()
-        } else {
-            wrap(&description, room)
-        }
-        .into_iter();
         lines.push(Line::raw(row_text(
-            &columns,
-            cells,
-            &beside.next().unwrap_or_default(),
+            columns,
+            ["", value.map_or("", String::as_str), "", "", ""],
+            &text.unwrap_or_default(),
             width,
         )));
-        // Further group values and description lines, each in its column.
-        let mut more = more.iter();
-        loop {
-            let (value, text) = (more.next(), beside.next());
-            if value.is_none() && text.is_none() {
-                break;
-            }
-            lines.push(Line::raw(row_text(
-                &columns,
-                ["", value.map_or("", String::as_str), "", "", ""],
-                &text.unwrap_or_default(),
-                width,
-            )));
-        }
-        if own_line {
-            lines.push(Line::styled(
-                format!("    {}", fit(&description, width.saturating_sub(4))),
-                theme.dim(),
-            ));
-        }
+    }
+    if own_line {
+        lines.push(Line::styled(
+            format!("    {}", fit(&description, width.saturating_sub(4))),
+            theme.dim(),
+        ));
     }
     lines
 }
