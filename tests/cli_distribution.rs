@@ -160,6 +160,14 @@ fn up_and_scale(deck: &Deck, spec: &Path, name: &str) {
     let all = names(&["masters-1", "workers-1", "workers-2", "workers-3"]);
     assert_eq!(ok_nodes(&up, "configure"), all);
     assert_eq!(ok_nodes(&up, "start"), all);
+    // What the plugin notes during a phase is that node's step progress.
+    assert!(
+        up.iter().any(|event| event["event"] == "step_progress"
+            && event["node"] == "workers-1"
+            && event["step"] == "configure"
+            && event["message"] == "configured kv-worker 1.1"),
+        "no progress from the plugin: {up:#?}"
+    );
     assert!(
         up.iter().any(|event| event["event"] == "check_result"
             && event["name"] == "distribution"
