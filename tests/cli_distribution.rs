@@ -160,6 +160,14 @@ fn up_and_scale(deck: &Deck, spec: &Path, name: &str) {
     let all = names(&["masters-1", "workers-1", "workers-2", "workers-3"]);
     assert_eq!(ok_nodes(&up, "configure"), all);
     assert_eq!(ok_nodes(&up, "start"), all);
+    // What the plugin notes during a phase is that node's step progress.
+    assert!(
+        up.iter().any(|event| event["event"] == "step_progress"
+            && event["node"] == "workers-1"
+            && event["step"] == "configure"
+            && event["message"] == "configured kv-worker 1.1"),
+        "no progress from the plugin: {up:#?}"
+    );
     assert!(
         up.iter().any(|event| event["event"] == "check_result"
             && event["name"] == "distribution"
@@ -265,6 +273,33 @@ fn up_and_scale(deck: &Deck, spec: &Path, name: &str) {
     );
 }
 
+/// `export` fetches the log paths the distribution names for each role
+/// from every node, and the token is nowhere in the bundle.
+fn assert_export(deck: &Deck, name: &str, dir: &Path) {
+    let out = dir.join("bundle.tar.gz");
+    ok(deck, &["export", name, "--out", &out.display().to_string()]);
+    let entries = common::bundle::entries(&out);
+    for (node, role) in [
+        ("masters-1", "master"),
+        ("workers-1", "worker"),
+        ("workers-2", "worker"),
+    ] {
+        let log = format!("clusterdeck-{name}/nodes/{node}/kv/logs/{role}.log");
+        let data = entries
+            .get(&log)
+            .unwrap_or_else(|| panic!("{log} not in {:?}", entries.keys()));
+        assert!(
+            String::from_utf8_lossy(data).contains(&format!("kv-{role}")),
+            "{log}: {}",
+            String::from_utf8_lossy(data)
+        );
+    }
+    assert!(
+        !common::bundle::contains(&common::bundle::raw(&out), b"kv-test-secret"),
+        "the token is in the bundle"
+    );
+}
+
 fn assert_terminated(events: &[Value]) {
     assert_eq!(
         ok_nodes(events, "terminate"),
@@ -283,6 +318,7 @@ fn kvstore_on_local_comes_up_scales_and_leaves_nothing() {
         name: &name,
     };
     up_and_scale(&deck, &spec, &name);
+    assert_export(&deck, &name, dir.path());
     let record = deck.record(&name);
     let uid = record["uid"].as_str().expect("uid").to_owned();
     let dirs = node_dirs(&record);
@@ -324,6 +360,19 @@ fn kvstore_on_docker_comes_up_scales_and_leaves_nothing() {
     let spec = write_spec(dir.path(), &name, &backend);
     let _cleanup = DockerCleanup::new(&deck, &name);
     up_and_scale(&deck, &spec, &name);
+    assert_export(&deck, &name, dir.path());
+    // The master's port (the distribution's open_ports) is published on
+    // loopback only; the workers publish nothing.
+    let published = |container: &str| {
+        let output = std::process::Command::new("docker")
+            .args(["port", container])
+            .output()
+            .expect("docker port");
+        text(&output.stdout)
+    };
+    let master = published(&format!("clusterdeck-{name}-masters-1"));
+    assert!(master.starts_with("7070/tcp -> 127.0.0.1:"), "{master}");
+    assert_eq!(published(&format!("clusterdeck-{name}-workers-1")), "");
     let running: Vec<String> = container_states(&name)
         .into_iter()
         .map(|(_, state)| state)

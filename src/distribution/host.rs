@@ -74,4 +74,8 @@ pub trait NodeHost: Send + Sync {
     /// Writes `content` to `dest` on `node` (relative to its root),
     /// creating parent directories.
     async fn put(&self, node: &str, dest: &str, content: &[u8], mode: u32) -> Result<(), String>;
+
+    /// What the distribution says while `step` runs, about one node or (for
+    /// `None`) the whole phase: shown as the step's progress.
+    fn progress(&self, _step: &str, _node: Option<&str>, _percent: Option<u8>, _message: &str) {}
 }

@@ -132,6 +132,19 @@ impl NodeHost for EngineHost<'_> {
             .await
             .map_err(|err| err.to_string())
     }
+
+    fn progress(&self, step: &str, node: Option<&str>, percent: Option<u8>, message: &str) {
+        // Only nodes of this cluster: a plugin cannot make up rows.
+        let node = node
+            .filter(|name| self.cluster.iter().any(|known| known.name == *name))
+            .unwrap_or("");
+        self.engine.events.emit(EventKind::StepProgress {
+            node: node.to_owned(),
+            step: step.to_owned(),
+            percent: percent.map(|percent| percent.min(100)),
+            message: (!message.is_empty()).then(|| message.to_owned()),
+        });
+    }
 }
 
 #[derive(Default)]

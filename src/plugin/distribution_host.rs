@@ -159,15 +159,32 @@ fn unreachable(request: &str, node: &str, err: &str) -> RpcError {
     }
 }
 
+impl PhaseHandler<'_> {
+    /// The step the engine shows this phase as (`start`, `terminate`).
+    fn step(&self) -> &'static str {
+        crate::model::Phase::ALL
+            .into_iter()
+            .find(|phase| phase.method() == self.method)
+            .map_or("phase", crate::model::Phase::as_str)
+    }
+}
+
 impl CallHandler for PhaseHandler<'_> {
+    /// `progress` and `log` become the phase step's progress, on the node
+    /// they name (or the whole phase).
     fn notification(&self, method: &str, params: &Value) {
         if matches!(method, "log" | "progress") {
-            let node = params.get("node").and_then(Value::as_str).unwrap_or("-");
+            let node = params.get("node").and_then(Value::as_str);
             let message = params.get("message").and_then(Value::as_str).unwrap_or("");
             tracing::info!(
                 target: "clusterdeck::plugin",
-                "plugin {} ({}) {node}: {message}", self.plugin, self.method
+                "plugin {} ({}) {}: {message}", self.plugin, self.method, node.unwrap_or("-")
             );
+            let percent = params
+                .get("percent")
+                .and_then(Value::as_u64)
+                .map(|percent| u8::try_from(percent.min(100)).unwrap_or(100));
+            self.host.progress(self.step(), node, percent, message);
         }
     }
 
@@ -198,6 +215,12 @@ impl CallHandler for PhaseHandler<'_> {
         tracing::info!(
             target: "clusterdeck::plugin",
             "plugin {} ({}) stderr: {line}", self.plugin, self.method
+        );
+        self.host.progress(
+            self.step(),
+            None,
+            None,
+            &format!("plugin {}: {line}", self.plugin),
         );
     }
 }
