@@ -73,7 +73,18 @@ fn kvstore_configs_advanced_toggle_and_processes_per_role() {
         "TUI_KV_TOKEN=tui-secret-token",
         "kvstore",
     );
-    tmux.wait_for("up succeeded");
+    let screen = tmux.wait_for("up succeeded");
+    // Each node's phase is its step: `start` came last, after `configure`.
+    assert!(
+        screen.contains("Install progress 3 done, 0 failed of 3"),
+        "{screen}"
+    );
+    for node in ["masters-1", "workers-1", "workers-2"] {
+        assert!(
+            screen.contains(&format!("{node:<16} start ")),
+            "{node}:\n{screen}"
+        );
+    }
 
     // The processes per role, once the distribution has been described.
     let screen = tmux.wait_for("[master: kv-master]");
