@@ -468,22 +468,22 @@ impl Engine {
         &self,
         record: &ClusterRecord,
     ) -> BTreeMap<String, Vec<String>> {
-        let fallback = || super::export_paths::log_paths_for(&record.spec);
         let Some(install) = record.spec.install.as_ref() else {
-            return fallback();
+            return super::export_paths::log_paths_for(&record.spec);
+        };
+        let fallback = |error: String| {
+            self.events.warn(
+                None,
+                format!(
+                    "distribution {}: {error}; fetching the default log paths",
+                    install.distribution
+                ),
+            );
+            super::export_paths::log_paths_for(&record.spec)
         };
         let active = match start_distribution(&recorded_spec(record), install, 1).await {
             Ok(active) => active,
-            Err(error) => {
-                self.events.warn(
-                    None,
-                    format!(
-                        "distribution {}: {error}; fetching the default log paths",
-                        install.distribution
-                    ),
-                );
-                return fallback();
-            }
+            Err(error) => return fallback(error),
         };
         let mut paths = BTreeMap::new();
         let roles = record
@@ -496,16 +496,7 @@ impl Engine {
                 Ok(found) => {
                     paths.insert(role, found);
                 }
-                Err(error) => {
-                    self.events.warn(
-                        None,
-                        format!(
-                            "distribution {}: {error}; fetching the default log paths",
-                            install.distribution
-                        ),
-                    );
-                    return fallback();
-                }
+                Err(error) => return fallback(error.to_string()),
             }
         }
         paths

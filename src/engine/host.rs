@@ -68,14 +68,8 @@ impl EngineHost<'_> {
             .into_inner()
             .unwrap_or_else(|poison| poison.into_inner());
         Ok(HostOutput {
-            exit_status: match status {
-                ExecStatus::Exited(code) => Some(code),
-                _ => None,
-            },
-            signal: match status {
-                ExecStatus::Signaled(signal) => Some(signal),
-                _ => None,
-            },
+            exit_status: status.code(),
+            signal: status.signal(),
             timed_out: status == ExecStatus::TimedOut,
             cancelled: status == ExecStatus::Cancelled,
             stdout: kept.stdout,

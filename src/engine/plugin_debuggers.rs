@@ -185,14 +185,8 @@ impl HostHandler<'_> {
         let (stdout, stderr) = streams.finish();
         self.keep_output(&node.name, &run.command, &stdout, &stderr);
         let result = HostRunResult {
-            exit_status: match status {
-                ExecStatus::Exited(code) => Some(code),
-                _ => None,
-            },
-            signal: match status {
-                ExecStatus::Signaled(signal) => Some(signal),
-                _ => None,
-            },
+            exit_status: status.code(),
+            signal: status.signal(),
             timed_out: status == ExecStatus::TimedOut,
             stdout,
             stderr,

@@ -49,6 +49,22 @@ impl ExecStatus {
         self == Self::Exited(0)
     }
 
+    /// The exit status, when the command exited by itself.
+    pub fn code(self) -> Option<i32> {
+        match self {
+            Self::Exited(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The signal that killed it, when one did.
+    pub fn signal(self) -> Option<i32> {
+        match self {
+            Self::Signaled(signal) => Some(signal),
+            _ => None,
+        }
+    }
+
     pub fn describe(self) -> String {
         match self {
             Self::Exited(code) => format!("exit status {code}"),

@@ -251,14 +251,8 @@ impl LocalHost<'_> {
             .map_err(|err| unreachable(err.to_string()))?;
         let (stdout, stderr) = output.into_inner().unwrap_or_default();
         let result = HostRunResult {
-            exit_status: match status {
-                ExecStatus::Exited(code) => Some(code),
-                _ => None,
-            },
-            signal: match status {
-                ExecStatus::Signaled(signal) => Some(signal),
-                _ => None,
-            },
+            exit_status: status.code(),
+            signal: status.signal(),
             timed_out: status == ExecStatus::TimedOut,
             stdout,
             stderr,

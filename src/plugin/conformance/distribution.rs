@@ -454,14 +454,8 @@ impl NodeHost for DirHost<'_> {
             .map_err(|err| err.to_string())?;
         let (stdout, stderr) = output.into_inner().unwrap_or_default();
         Ok(HostOutput {
-            exit_status: match status {
-                ExecStatus::Exited(code) => Some(code),
-                _ => None,
-            },
-            signal: match status {
-                ExecStatus::Signaled(signal) => Some(signal),
-                _ => None,
-            },
+            exit_status: status.code(),
+            signal: status.signal(),
             timed_out: status == ExecStatus::TimedOut,
             cancelled: status == ExecStatus::Cancelled,
             stdout,
