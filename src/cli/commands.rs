@@ -78,6 +78,18 @@ pub async fn execute(cli: Cli) -> Result<(), Failure> {
             let name = attach_target(&name, &store, cli.parallel).await?;
             dashboard(Start::Attach(name), store, cli.parallel).await
         }
+        Command::DestroyNode { name, node } => {
+            operate(
+                store()?,
+                cli.parallel,
+                json,
+                Operation::DestroyNode {
+                    cluster: name,
+                    node,
+                },
+            )
+            .await
+        }
         Command::Destroy { name } => {
             operate(
                 store()?,

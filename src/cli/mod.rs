@@ -109,6 +109,17 @@ pub enum Command {
         /// The cluster's name
         name: String,
     },
+    /// Destroy one node of a cluster: everything made for it, then it is
+    /// marked destroyed and its group counts one node less
+    #[command(
+        after_help = "The node is not decommissioned first; `scale` to a smaller size is the way to drain nodes a distribution hands data on from."
+    )]
+    DestroyNode {
+        /// The cluster's name
+        name: String,
+        /// The node's name, as `inspect` lists it (`agents-2`)
+        node: String,
+    },
     /// List known clusters
     List,
     /// Show a cluster's record: nodes (with their live state), status, last operation
