@@ -80,6 +80,20 @@ impl Engine {
         Ok(record)
     }
 
+    /// The per-node debugger results the last `up`, `scale` or `debug` of a
+    /// cluster saved; none when none was saved or the file is unreadable
+    /// (they are a convenience for `attach`, never a reason to fail it).
+    pub fn last_debug_results(&self, cluster: &str) -> Vec<crate::model::CheckResult> {
+        match self.store.load_debug_results(cluster) {
+            Ok(Some(saved)) => saved.results,
+            Ok(None) => Vec::new(),
+            Err(err) => {
+                tracing::warn!(%err, "the last debugger results cannot be read");
+                Vec::new()
+            }
+        }
+    }
+
     /// Runs an ad-hoc shell command on the target's nodes.
     pub(crate) async fn run(
         &self,

@@ -224,7 +224,13 @@ impl Runner {
         let messages = self.messages.clone();
         tokio::spawn(async move {
             let message = match engine.inspect(&name).await {
-                Ok(record) if attach => Msg::Attached(view_of(&record, engine.registry())),
+                Ok(record) if attach => {
+                    // The last debugger results come along too, so an
+                    // attach shows what the last `up`/`scale`/`debug` found.
+                    let mut view = view_of(&record, engine.registry());
+                    view.checks.extend(engine.last_debug_results(&name));
+                    Msg::Attached(view)
+                }
                 Ok(record) => Msg::Refreshed(view_of(&record, engine.registry())),
                 Err(err) if attach => Msg::Failed(format!("cannot show {name}: {err}")),
                 Err(err) => {
@@ -363,8 +369,8 @@ fn damaged_row(name: &str) -> ClusterRow {
     }
 }
 
-/// The dashboard's view of a recorded cluster; validator results of the last
-/// operation come along, per-node results are re-run with `:debug`.
+/// The dashboard's view of a recorded cluster, with the validator results
+/// of the last operation (an attach adds the saved debugger results).
 pub fn view_of(record: &ClusterRecord, registry: &Registry) -> ClusterView {
     let mut groups: Vec<String> = Vec::new();
     for group in &record.spec.node_groups {
