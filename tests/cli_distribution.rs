@@ -500,5 +500,25 @@ fn the_shipped_examples_pass_the_distributions_checks() {
                     })
             });
         assert!(passed, "{example}: {}", text(&output.stdout));
+        // As the spec names it: kvstore.yaml pins 1.1, the docker one not.
+        assert!(
+            report["plan"]["distribution"]
+                .as_str()
+                .is_some_and(|named| named.starts_with("kvstore")),
+            "{report}"
+        );
     }
+    // The text plan says how a distribution installs.
+    let output = deck
+        .command(&["validate", "examples/kvstore.yaml"])
+        .env("PATH", plugin_path())
+        .output()
+        .expect("run clusterdeck");
+    let said = text(&output.stdout);
+    assert!(
+        said.contains(
+            "install with distribution kvstore 1.1: configure, then start, on every node"
+        ),
+        "{said}"
+    );
 }

@@ -236,10 +236,14 @@ fn plan_text(plan: &UpPlan, registry: &Registry) -> String {
             compact(&members)
         ));
     }
-    if let Some(installer) = &plan.installer {
-        text.push_str(&format!(
+    match (&plan.distribution, &plan.installer) {
+        (Some(distribution), _) => text.push_str(&format!(
+            "  install with distribution {distribution}: configure, then start, on every node\n"
+        )),
+        (None, Some(installer)) => text.push_str(&format!(
             "  install {installer} on every node, once per role\n"
-        ));
+        )),
+        (None, None) => {}
     }
     for file in &plan.files {
         text.push_str(&format!("  copy {file}\n"));

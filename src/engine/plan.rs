@@ -31,6 +31,9 @@ pub struct UpPlan {
     pub nodes: Vec<PlannedNode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub installer: Option<String>,
+    /// The distribution plugin that installs, when it is not the script.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<String>,
     pub files: Vec<String>,
     pub debuggers: Vec<String>,
 }
@@ -47,6 +50,14 @@ impl UpPlan {
                 Some(InstallSource::Url(url)) => crate::spec::redact_userinfo(url),
                 None => format!("distribution {}", install.distribution),
             }),
+            distribution: spec
+                .install
+                .as_ref()
+                .filter(|install| !install.is_script())
+                .map(|install| match &install.version {
+                    Some(version) => format!("{} {version}", install.distribution),
+                    None => install.distribution.clone(),
+                }),
             files: spec
                 .install
                 .iter()
