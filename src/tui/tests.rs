@@ -483,3 +483,24 @@ fn a_destroyed_cluster_is_no_longer_shown() {
     assert_eq!(commands, vec![Command::LoadClusters]);
     assert!(app.cluster.is_none());
 }
+
+#[test]
+fn help_shows_every_key_and_command_at_the_minimum_size() {
+    let app = App {
+        popup: Some(Popup::Help),
+        ..App::default()
+    };
+    let shown = text(&draw(80, 24, &app, None));
+    for (keys, _) in super::keys::KEYMAP {
+        assert!(shown.contains(keys), "{keys} cut off:\n{shown}");
+    }
+    for (command, _) in super::cmdline::COMMANDS {
+        assert!(
+            shown.contains(&format!(":{command}")),
+            ":{command} cut off:\n{shown}"
+        );
+    }
+    // A tall terminal keeps one command a line.
+    let tall = text(&draw(100, 50, &app, None));
+    assert!(tall.contains("Commands after ':'"), "{tall}");
+}

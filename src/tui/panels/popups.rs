@@ -54,9 +54,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let height = u16::try_from(KEYMAP.len() + COMMANDS.len() + 5).unwrap_or(u16::MAX);
-    let rect = centered(area, 92, height);
-    frame.render_widget(Clear, rect);
+    let width = 92.min(area.width);
     let mut lines: Vec<Line> = KEYMAP
         .iter()
         .map(|(keys, what)| {
@@ -66,17 +64,56 @@ fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
             ])
         })
         .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Commands after ':'", theme.title()));
-    lines.extend(
-        COMMANDS
+    let full = KEYMAP.len() + COMMANDS.len() + 5;
+    if full <= usize::from(area.height) {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Commands after ':'", theme.title()));
+        lines.extend(
+            COMMANDS
+                .iter()
+                .map(|(_, usage)| Line::styled(format!("  :{usage}"), theme.dim())),
+        );
+    } else {
+        // A short terminal (the minimum is 24 rows): the commands share
+        // lines, so none is cut off.
+        let usages: Vec<String> = COMMANDS
             .iter()
-            .map(|(_, usage)| Line::styled(format!("  :{usage}"), theme.dim())),
-    );
+            .map(|(_, usage)| format!(":{usage}"))
+            .collect();
+        let room = usize::from(width.saturating_sub(4));
+        lines.extend(
+            packed("Commands: ", &usages, room)
+                .into_iter()
+                .map(|line| Line::styled(line, theme.dim())),
+        );
+    }
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(framed("Keys · Esc closes", theme)),
         rect,
     );
+}
+
+/// `items` after `lead`, as many to a line as fit in `room` characters.
+fn packed(lead: &str, items: &[String], room: usize) -> Vec<String> {
+    let mut lines = vec![lead.to_owned()];
+    for item in items {
+        let Some(line) = lines.last_mut() else {
+            break;
+        };
+        let fresh = line.trim().is_empty() || line == lead;
+        if !fresh && line.chars().count() + 2 + item.chars().count() > room {
+            lines.push(format!("  {item}"));
+        } else {
+            if !fresh {
+                line.push_str("  ");
+            }
+            line.push_str(item);
+        }
+    }
+    lines
 }
 
 /// A one-line input at the bottom of the screen, with the cursor in it.
