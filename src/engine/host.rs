@@ -2,7 +2,6 @@
 //! reach nodes through their transports, every output line becomes an
 //! event, and a command with a step shows as that step of its node.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,11 +14,7 @@ use super::installer::step_status;
 use crate::backend::{Backend, BackendContext};
 use crate::distribution::{HostCommand, HostOutput, NodeHost};
 use crate::model::{Node, StepStatus, Stream};
-use crate::transport::{ExecRequest, ExecStatus, OnLine, Upload};
-
-/// Output kept per stream of one command, so a chatty command cannot make
-/// an answer a plugin cannot read; the full stream is in the events.
-const STREAM_LIMIT: usize = 256 * 1024;
+use crate::transport::{ExecRequest, ExecStatus, OnLine, SplitOutput, Upload};
 
 /// Runs a distribution's work on the nodes of one cluster.
 pub(super) struct EngineHost<'a> {
@@ -56,17 +51,14 @@ impl EngineHost<'_> {
             engine: self.engine,
             node: &node.name,
             step: command.step.as_deref(),
-            kept: Mutex::default(),
+            kept: SplitOutput::default(),
         };
         let status = transport
             .exec(&request, &lines, &self.engine.cancel)
             .await
             .map_err(|err| err.to_string())?;
         self.engine.events.flush_dropped();
-        let kept = lines
-            .kept
-            .into_inner()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let kept = lines.kept.finish();
         Ok(HostOutput {
             exit_status: status.code(),
             signal: status.signal(),
@@ -141,19 +133,12 @@ impl NodeHost for EngineHost<'_> {
     }
 }
 
-#[derive(Default)]
-struct Kept {
-    stdout: String,
-    stderr: String,
-    last_line: String,
-}
-
 /// A command's lines as output events, with a capped copy per stream.
 struct Lines<'a> {
     engine: &'a Engine,
     node: &'a str,
     step: Option<&'a str>,
-    kept: Mutex<Kept>,
+    kept: SplitOutput,
 }
 
 impl OnLine for Lines<'_> {
@@ -168,23 +153,7 @@ impl OnLine for Lines<'_> {
             });
             return;
         }
-        {
-            let mut kept = self
-                .kept
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            let text = match stream {
-                Stream::Stdout => &mut kept.stdout,
-                Stream::Stderr => &mut kept.stderr,
-            };
-            if text.len() + line.len() < STREAM_LIMIT {
-                text.push_str(line);
-                text.push('\n');
-            }
-            if !line.trim().is_empty() {
-                line.clone_into(&mut kept.last_line);
-            }
-        }
+        self.kept.line(stream, line);
         self.engine.events.emit(EventKind::Output {
             node: self.node.to_owned(),
             stream,

@@ -16,18 +16,14 @@ use serde_json::Value;
 use super::Engine;
 use super::event::EventKind;
 use crate::backend::{Backend, BackendContext};
-use crate::model::{CheckKind, CheckResult, CheckStatus, Node, Stream};
+use crate::model::{CheckKind, CheckResult, CheckStatus, Node};
 use crate::plugin::rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RpcError};
 use crate::plugin::{
     CallHandler, DebugRequest, HOST_RUN, HostRun, HostRunResult, UNREACHABLE, run_debugger,
 };
 use crate::spec::{DebuggerSpec, PluginCheck};
 use crate::state::ClusterRecord;
-use crate::transport::{ExecRequest, ExecStatus, OnLine};
-
-/// Output kept per stream of one `host.run`, so a chatty command cannot
-/// make a message the plugin cannot read.
-const STREAM_LIMIT: usize = 256 * 1024;
+use crate::transport::{ExecRequest, ExecStatus, Kept, STREAM_LIMIT, SplitOutput};
 
 impl Engine {
     /// Runs the debugger plugin on `targets` and turns its verdicts into
@@ -173,7 +169,7 @@ impl HostHandler<'_> {
             ),
             ..ExecRequest::default()
         };
-        let streams = Streams::default();
+        let streams = SplitOutput::default();
         let status = transport
             .exec(&request, &streams, &self.engine.cancel)
             .await
@@ -182,7 +178,7 @@ impl HostHandler<'_> {
                 message: format!("{HOST_RUN}: node {} is unreachable: {err}", node.name),
                 data: None,
             })?;
-        let (stdout, stderr) = streams.finish();
+        let Kept { stdout, stderr, .. } = streams.finish();
         self.keep_output(&node.name, &run.command, &stdout, &stderr);
         let result = HostRunResult {
             exit_status: status.code(),
@@ -260,36 +256,5 @@ impl CallHandler for HostHandler<'_> {
 
     fn log(&self, line: &str) {
         self.progress(None, format!("plugin {} (stderr): {line}", self.plugin));
-    }
-}
-
-/// stdout and stderr of one command, each capped.
-#[derive(Default)]
-struct Streams {
-    both: Mutex<(String, String)>,
-}
-
-impl Streams {
-    fn finish(self) -> (String, String) {
-        self.both
-            .into_inner()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-}
-
-impl OnLine for Streams {
-    fn line(&self, stream: Stream, line: &str) {
-        let mut both = self
-            .both
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        let text = match stream {
-            Stream::Stdout => &mut both.0,
-            Stream::Stderr => &mut both.1,
-        };
-        if text.len() + line.len() < STREAM_LIMIT {
-            text.push_str(line);
-            text.push('\n');
-        }
     }
 }

@@ -9,6 +9,7 @@ mod files;
 mod lines;
 mod local;
 pub mod ssh;
+mod streams;
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub use connect::connect;
 pub use files::{DEFAULT_FILE_CAP, Listed, MAX_LISTED_FILES, is_safe_pattern, list_files};
 pub use lines::LINE_LIMIT;
 pub use local::LocalTransport;
+pub use streams::{Kept, STREAM_LIMIT, SplitOutput};
 
 use crate::model::Stream;
 

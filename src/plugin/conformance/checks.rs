@@ -19,9 +19,9 @@ use super::super::debugger::{DEBUG, HOST_RUN, HostRun, HostRunResult, UNREACHABL
 use super::super::rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RpcError};
 use super::super::validator::{Finding, VALIDATE};
 use super::report::Findings;
-use crate::model::{CheckStatus, Endpoint, Node, NodeState, Stream};
+use crate::model::{CheckStatus, Endpoint, Node, NodeState};
 use crate::spec::{BackendSpec, ChecksSpec, ClusterSpec, NodeGroupSpec};
-use crate::transport::{ExecRequest, ExecStatus, connect};
+use crate::transport::{ExecRequest, ExecStatus, Kept, SplitOutput, connect};
 
 fn group(name: &str, count: u32, role: &str) -> NodeGroupSpec {
     NodeGroupSpec {
@@ -234,22 +234,12 @@ impl LocalHost<'_> {
             timeout: Some(Duration::from_millis(run.timeout_ms.unwrap_or(10_000))),
             ..ExecRequest::default()
         };
-        let output = Mutex::new((String::new(), String::new()));
-        let collect = |stream: Stream, line: &str| {
-            if let Ok(mut output) = output.lock() {
-                let text = match stream {
-                    Stream::Stdout => &mut output.0,
-                    Stream::Stderr => &mut output.1,
-                };
-                text.push_str(line);
-                text.push('\n');
-            }
-        };
+        let output = SplitOutput::default();
         let status = transport
-            .exec(&request, &collect, &CancellationToken::new())
+            .exec(&request, &output, &CancellationToken::new())
             .await
             .map_err(|err| unreachable(err.to_string()))?;
-        let (stdout, stderr) = output.into_inner().unwrap_or_default();
+        let Kept { stdout, stderr, .. } = output.finish();
         let result = HostRunResult {
             exit_status: status.code(),
             signal: status.signal(),

@@ -23,9 +23,9 @@ use super::report::Findings;
 use crate::distribution::{HostCommand, HostOutput, NodeHost};
 use crate::model::{
     ClusterView, ConfigSpec, ConfigType, Endpoint, Finding, GroupView, Node, NodeState, Phase,
-    PhaseVerdict, PortSpec, Stream,
+    PhaseVerdict, PortSpec,
 };
-use crate::transport::{ExecRequest, ExecStatus, Upload, connect};
+use crate::transport::{ExecRequest, ExecStatus, Kept, SplitOutput, Upload, connect};
 
 /// How long each command of a phase may run here.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -437,22 +437,16 @@ impl NodeHost for DirHost<'_> {
             timeout: Some(command.timeout.unwrap_or(COMMAND_TIMEOUT)),
             ..ExecRequest::default()
         };
-        let output = Mutex::new((String::new(), String::new()));
-        let collect = |stream: Stream, line: &str| {
-            if let Ok(mut output) = output.lock() {
-                let text = match stream {
-                    Stream::Stdout => &mut output.0,
-                    Stream::Stderr => &mut output.1,
-                };
-                text.push_str(line);
-                text.push('\n');
-            }
-        };
+        let output = SplitOutput::default();
         let status = transport
-            .exec(&request, &collect, &CancellationToken::new())
+            .exec(&request, &output, &CancellationToken::new())
             .await
             .map_err(|err| err.to_string())?;
-        let (stdout, stderr) = output.into_inner().unwrap_or_default();
+        let Kept {
+            stdout,
+            stderr,
+            last_line,
+        } = output.finish();
         Ok(HostOutput {
             exit_status: status.code(),
             signal: status.signal(),
@@ -460,7 +454,7 @@ impl NodeHost for DirHost<'_> {
             cancelled: status == ExecStatus::Cancelled,
             stdout,
             stderr,
-            last_line: String::new(),
+            last_line,
         })
     }
 
