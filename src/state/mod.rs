@@ -181,46 +181,22 @@ impl StateStore {
     /// Written by `up` before it creates anything; see [`ClusterIdentity`].
     pub fn save_identity(&self, identity: &ClusterIdentity) -> Result<(), StateError> {
         let path = self.identity_path(&identity.name)?;
-        let bytes = serde_json::to_vec_pretty(identity).map_err(|err| StateError::Corrupt {
-            path: path.clone(),
-            detail: err.to_string(),
-        })?;
-        write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
+        write_json(path, identity)
     }
 
     /// `None` for state written before identities were kept.
     pub fn load_identity(&self, name: &str) -> Result<Option<ClusterIdentity>, StateError> {
         let path = self.identity_path(name)?;
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StateError::Io { path, source }),
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|err| StateError::Corrupt {
-                path,
-                detail: err.to_string(),
-            })
+        read_json(path)
     }
 
     /// The record, or `None` if there is none; `Corrupt` if it cannot be parsed.
     pub fn try_load(&self, name: &str) -> Result<Option<ClusterRecord>, StateError> {
-        let path = self.record_path(name)?;
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StateError::Io { path, source }),
-        };
-        serde_json::from_slice::<ClusterRecord>(&bytes)
-            .map(|mut record| {
-                record.fill_missing_group_sizes();
-                Some(record)
-            })
-            .map_err(|err| StateError::Corrupt {
-                path,
-                detail: err.to_string(),
-            })
+        let record: Option<ClusterRecord> = read_json(self.record_path(name)?)?;
+        Ok(record.map(|mut record| {
+            record.fill_missing_group_sizes();
+            record
+        }))
     }
 
     /// The record of an existing cluster. A cluster whose record is
@@ -250,38 +226,20 @@ impl StateStore {
 
     pub fn save(&self, record: &ClusterRecord) -> Result<(), StateError> {
         let path = self.record_path(&record.name)?;
-        let bytes = serde_json::to_vec_pretty(record).map_err(|err| StateError::Corrupt {
-            path: path.clone(),
-            detail: err.to_string(),
-        })?;
-        write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
+        write_json(path, record)
     }
 
     /// Keeps the last debugger results of a cluster, replacing earlier ones.
     pub fn save_debug_results(&self, name: &str, results: &DebugResults) -> Result<(), StateError> {
         let path = self.cluster_dir(name)?.join(DEBUG_RESULTS_FILE);
-        let bytes = serde_json::to_vec_pretty(results).map_err(|err| StateError::Corrupt {
-            path: path.clone(),
-            detail: err.to_string(),
-        })?;
-        write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
+        write_json(path, results)
     }
 
     /// The last debugger results, `None` when no debugger has run since they
     /// were first kept.
     pub fn load_debug_results(&self, name: &str) -> Result<Option<DebugResults>, StateError> {
         let path = self.cluster_dir(name)?.join(DEBUG_RESULTS_FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StateError::Io { path, source }),
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|err| StateError::Corrupt {
-                path,
-                detail: err.to_string(),
-            })
+        read_json(path)
     }
 
     /// The event log of a cluster (written by the engine during operations).
@@ -339,6 +297,31 @@ impl StateStore {
             Err(source) => Err(StateError::Io { path: dir, source }),
         }
     }
+}
+
+/// Writes `value` as pretty JSON to `path`, atomically.
+fn write_json<T: serde::Serialize>(path: PathBuf, value: &T) -> Result<(), StateError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|err| StateError::Corrupt {
+        path: path.clone(),
+        detail: err.to_string(),
+    })?;
+    write_atomic(&path, &bytes).map_err(|source| StateError::Io { path, source })
+}
+
+/// The JSON at `path`, `None` when there is no such file; `Corrupt` when it
+/// cannot be parsed.
+fn read_json<T: serde::de::DeserializeOwned>(path: PathBuf) -> Result<Option<T>, StateError> {
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StateError::Io { path, source }),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|err| StateError::Corrupt {
+            path,
+            detail: err.to_string(),
+        })
 }
 
 #[cfg(test)]
